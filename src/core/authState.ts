@@ -1,0 +1,81 @@
+import type { AuthError } from "./AuthError.js";
+import type { Claims } from "./session.js";
+
+/**
+ * - `loading`: the session is being read or a callback is being processed; guards wait.
+ * - `authenticated`: there is a session.
+ * - `unauthenticated`: there is none.
+ * - `error`: signing in failed; `error` says why.
+ */
+export type AuthStatus = "loading" | "authenticated" | "unauthenticated" | "error";
+
+/** The signed-in user: what the app may render. Holds no token. */
+export interface AuthUser {
+  /** Subject identifier from the ID token; undefined for plain OAuth 2.0 servers. */
+  readonly sub: string | undefined;
+  /** ID token claims, without the ones that change with every token (`exp`, `iat`, `nonce`…). */
+  readonly claims: Claims;
+  /** Scopes granted to the access token. */
+  readonly scopes: readonly string[];
+}
+
+/**
+ * What React (or any UI) renders from. Immutable: a new object only when something a UI could
+ * show has changed, so `Object.is` comparisons are enough to skip renders.
+ */
+export interface AuthSnapshot {
+  readonly status: AuthStatus;
+  readonly user: AuthUser | null;
+  readonly error: AuthError | null;
+}
+
+export type AuthEvent =
+  | { type: "restored"; user: AuthUser | null }
+  | { type: "started" }
+  | { type: "signedIn"; user: AuthUser }
+  | { type: "refreshed"; user: AuthUser }
+  | { type: "failed"; error: AuthError }
+  | { type: "signedOut"; error?: AuthError | undefined };
+
+export const LOADING: AuthSnapshot = Object.freeze({ status: "loading", user: null, error: null });
+
+function sameValue(a: unknown, b: unknown): boolean {
+  if (Object.is(a, b)) return true;
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  if (ka.length !== kb.length) return false;
+  return ka.every((k) => Object.hasOwn(b, k) && sameValue((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+}
+
+export function sameUser(a: AuthUser | null, b: AuthUser | null): boolean {
+  if (a === b) return true;
+  if (a === null || b === null) return false;
+  return a.sub === b.sub && sameValue(a.scopes, b.scopes) && sameValue(a.claims, b.claims);
+}
+
+function next(state: AuthSnapshot, status: AuthStatus, user: AuthUser | null, error: AuthError | null): AuthSnapshot {
+  const keptUser = sameUser(state.user, user) ? state.user : user;
+  if (state.status === status && state.user === keptUser && state.error === error) return state;
+  return Object.freeze({ status, user: keptUser, error });
+}
+
+/** Every state change, in one pure function; returns `state` itself when nothing changed. */
+export function reduce(state: AuthSnapshot, event: AuthEvent): AuthSnapshot {
+  switch (event.type) {
+    case "restored":
+      return next(state, event.user ? "authenticated" : "unauthenticated", event.user, null);
+    case "started":
+      return next(state, "loading", state.user, null);
+    case "signedIn":
+    case "refreshed":
+      // sameUser() keeps the old user object when a refresh changed no claim: no re-render.
+      return next(state, "authenticated", event.user, null);
+    case "failed":
+      // A failed sign-in keeps an existing session usable; without one, the failure is the state.
+      return state.user ? next(state, "authenticated", state.user, event.error) : next(state, "error", null, event.error);
+    case "signedOut":
+      return next(state, "unauthenticated", null, event.error ?? null);
+  }
+}

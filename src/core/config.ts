@@ -1,0 +1,251 @@
+import { AuthError, AuthErrorCode } from "./AuthError.js";
+
+/** A Storage-like object: `sessionStorage`, `localStorage`, or your own (e.g. an encrypted store). */
+export interface StorageLike {
+  getItem(key: string): string | null;
+  setItem(key: string, value: string): void;
+  removeItem(key: string): void;
+}
+
+/**
+ * Where the session (tokens and claims) is kept.
+ * - `"memory"`: this page only; gone on reload.
+ * - `"session"`: sessionStorage; survives reloads, private to the tab.
+ * - `"local"`: localStorage; survives restarts, shared by the origin's tabs.
+ * - a {@link StorageLike} object.
+ */
+export type StorageOption = "memory" | "session" | "local" | StorageLike;
+
+/** Explicit endpoints, for OAuth 2.0 servers without a discovery document. */
+export interface AuthEndpoints {
+  /** Authorization endpoint. @see https://www.rfc-editor.org/rfc/rfc6749#section-3.1 */
+  authorization: string;
+  /** Token endpoint; not needed when `tokenProxy` is set. @see https://www.rfc-editor.org/rfc/rfc6749#section-3.2 */
+  token?: string;
+  /** RP-initiated logout endpoint. @see https://openid.net/specs/openid-connect-rpinitiated-1_0.html */
+  endSession?: string;
+  /** Token revocation endpoint. @see https://www.rfc-editor.org/rfc/rfc7009 */
+  revocation?: string;
+  /** UserInfo endpoint. */
+  userinfo?: string;
+}
+
+/** Configuration of {@link createAuthClient}. Every URL must be absolute, except `tokenProxy`. */
+export interface AuthConfig {
+  /**
+   * The IdP's issuer identifier, e.g. `https://sso.example.com`. Discovery is read from
+   * `<authority>/.well-known/openid-configuration` unless `endpoints` is given, and the document's
+   * `issuer` must equal it exactly.
+   * @see https://openid.net/specs/openid-connect-discovery-1_0.html#ProviderConfig
+   */
+  authority: string;
+  /** The client ID registered at the IdP. */
+  clientId: string;
+  /** Where the IdP sends the browser back; the page that renders `<Callback>`. Must be registered at the IdP. */
+  redirectUri: string;
+  /**
+   * Scopes to request, as a space-separated string or an array. Without `openid` the server is
+   * treated as plain OAuth 2.0: no ID token is expected.
+   * @default "openid"
+   */
+  scope?: string | readonly string[];
+  /**
+   * URL of your backend token route (`react-sso/server`). The code exchange and refreshes are
+   * sent there, never to the IdP's token endpoint, so the client secret stays on the server.
+   * May be relative to the page's origin, e.g. `"/auth/token"`.
+   */
+  tokenProxy?: string;
+  /** Explicit endpoints for servers with no discovery document; then no discovery request is made. */
+  endpoints?: AuthEndpoints;
+  /**
+   * Where the session is kept; see {@link StorageOption}. The login transaction (state, nonce,
+   * PKCE verifier) always lives in sessionStorage because it must survive the redirect.
+   * @default "session"
+   */
+  storage?: StorageOption;
+  /** Where the IdP sends the browser after logout. Must be registered at the IdP. */
+  postLogoutRedirectUri?: string;
+  /**
+   * Extra parameters for the authorization request, e.g. `{ audience: "api", prompt: "login" }`.
+   * The protocol parameters that react-sso sets itself cannot be overridden here.
+   */
+  extraAuthorizeParams?: Readonly<Record<string, string>>;
+  /**
+   * How the response parameters come back: in the query (`"query"`) or in the fragment
+   * (`"fragment"`, which keeps the code out of server logs).
+   * @default "query"
+   * @see https://openid.net/specs/oauth-v2-multiple-response-types-1_0.html#ResponseModes
+   */
+  responseMode?: "query" | "fragment";
+  /**
+   * Timeout for each request to the IdP or the token proxy, in milliseconds.
+   * @default 10000
+   */
+  timeoutMs?: number;
+  /** The `fetch` used for token requests. @default globalThis.fetch */
+  fetch?: typeof fetch;
+  /**
+   * Opens the IdP's login and logout pages. Override for tests or for native shells (Capacitor,
+   * Electron). @default (url) => window.location.assign(url)
+   */
+  openUrl?: (url: string) => void;
+}
+
+/** The validated configuration, with defaults applied. */
+export interface ResolvedConfig {
+  authority: string;
+  clientId: string;
+  redirectUri: string;
+  scope: string;
+  openid: boolean;
+  tokenProxy: string | undefined;
+  endpoints: AuthEndpoints | undefined;
+  storage: StorageOption;
+  postLogoutRedirectUri: string | undefined;
+  extraAuthorizeParams: Readonly<Record<string, string>>;
+  responseMode: "query" | "fragment";
+  timeoutMs: number;
+  fetch: typeof fetch | undefined;
+  openUrl: ((url: string) => void) | undefined;
+}
+
+/** Parameters the SDK owns: letting an app set them would silently break PKCE, state or nonce. */
+export const RESERVED_PARAMS: ReadonlySet<string> = new Set(
+  "client_id redirect_uri response_type response_mode scope state nonce code_challenge code_challenge_method".split(" "),
+);
+
+const FIELDS = new Set(
+  "authority clientId redirectUri scope tokenProxy endpoints storage postLogoutRedirectUri extraAuthorizeParams responseMode timeoutMs fetch openUrl".split(" "),
+);
+const ENDPOINTS = ["authorization", "token", "endSession", "revocation", "userinfo"] as const;
+
+function describe(value: unknown): string {
+  return typeof value === "string" ? JSON.stringify(value.slice(0, 80)) : value === null ? "null" : Array.isArray(value) ? "an array" : typeof value;
+}
+
+/** Throws the `config` error: which field, what it expected and, when it helps, what it got. */
+function fail(field: string, expected: string, got?: unknown): never {
+  throw new AuthError(
+    AuthErrorCode.Config,
+    `react-sso config: "${field}" ${expected}${got === undefined ? "" : ` (got ${describe(got)})`}.`,
+  );
+}
+
+const isLoopback = (host: string) => host === "localhost" || host === "[::1]" || /^127(\.\d{1,3}){3}$/.test(host);
+
+/**
+ * An absolute URL without fragment; https, or http on loopback hosts only, because codes and
+ * tokens must not cross a network in clear. Redirect URIs may also use a native app's scheme.
+ */
+function url(field: string, value: unknown, customScheme = false): string {
+  let parsed: URL | undefined;
+  try {
+    parsed = typeof value === "string" ? new URL(value) : undefined;
+  } catch {
+    // reported below
+  }
+  if (!parsed) return fail(field, "must be an absolute URL such as https://sso.example.com", value);
+  const { protocol } = parsed;
+  if (protocol === "http:" ? !isLoopback(parsed.hostname) : protocol !== "https:" && !customScheme) {
+    fail(field, "must use https (http only for localhost and 127.0.0.1)", value);
+  }
+  if (parsed.hash) fail(field, "must not contain a fragment (#…)", value);
+  return value as string;
+}
+
+function text(field: string, value: unknown): string {
+  if (typeof value !== "string" || value.trim() === "") fail(field, "is required: a non-empty string", value);
+  return value;
+}
+
+function normalizeScope(value: unknown): string {
+  if (value === undefined) return "openid";
+  const list = typeof value === "string" ? [value] : Array.isArray(value) ? (value as unknown[]) : [];
+  if (list.length === 0 || list.some((s) => typeof s !== "string")) {
+    fail("scope", 'must be a space-separated string or an array of strings, e.g. "openid profile"', value);
+  }
+  const parts = (list as string[]).flatMap((s) => s.split(" ")).filter(Boolean);
+  if (parts.length === 0) fail("scope", "must name at least one scope", value);
+  // RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
+  const bad = parts.find((s) => !/^[\x21\x23-\x5b\x5d-\x7e]+$/.test(s));
+  if (bad !== undefined) fail("scope", "has a character RFC 6749 §3.3 does not allow", bad);
+  return [...new Set(parts)].join(" ");
+}
+
+function isStorage(value: unknown): value is StorageLike {
+  const s = value as StorageLike | null;
+  return typeof s?.getItem === "function" && typeof s.setItem === "function" && typeof s.removeItem === "function";
+}
+
+/** Extra authorization parameters: strings only, and none of the ones react-sso owns. */
+export function stringRecord(field: string, value: unknown): Readonly<Record<string, string>> {
+  if (value === undefined) return {};
+  if (typeof value !== "object" || value === null || Array.isArray(value)) fail(field, "must be an object of strings", value);
+  for (const [key, v] of Object.entries(value)) {
+    if (RESERVED_PARAMS.has(key)) fail(`${field}.${key}`, "is set by react-sso itself and cannot be overridden");
+    if (typeof v !== "string") fail(`${field}.${key}`, "must be a string", v);
+  }
+  return Object.freeze({ ...(value as Record<string, string>) });
+}
+
+/**
+ * Validates a configuration and applies defaults. Throws {@link AuthError} with code `config`
+ * naming the first wrong field and what it expected.
+ */
+export function resolveConfig(input: AuthConfig): ResolvedConfig {
+  if (typeof input !== "object" || input === null) fail("config", "must be an object with authority, clientId and redirectUri", input);
+  const c = input as unknown as Record<string, unknown>;
+  for (const key of Object.keys(c)) {
+    if (FIELDS.has(key)) continue;
+    const camel = key.replace(/_(\w)/g, (_, ch: string) => ch.toUpperCase());
+    fail(key, `is not a react-sso option${FIELDS.has(camel) ? ` (did you mean "${camel}"?)` : ""}`);
+  }
+
+  const authority = url("authority", text("authority", c.authority));
+  const tokenProxy = c.tokenProxy === undefined ? undefined : text("tokenProxy", c.tokenProxy);
+  // A path on the app's own origin is the usual proxy; anything else must be a full URL.
+  if (tokenProxy !== undefined && !/^\/(?![/\\])/.test(tokenProxy)) url("tokenProxy", tokenProxy);
+
+  let endpoints: AuthEndpoints | undefined;
+  if (c.endpoints !== undefined) {
+    const e = c.endpoints as Record<string, unknown> | null;
+    if (typeof e !== "object" || e === null) fail("endpoints", "must be an object of URLs", e);
+    const unknownKey = Object.keys(e).find((k) => !(ENDPOINTS as readonly string[]).includes(k));
+    if (unknownKey !== undefined) fail(`endpoints.${unknownKey}`, `is not an endpoint (use ${ENDPOINTS.join(", ")})`);
+    if (e.token === undefined && tokenProxy === undefined) fail("endpoints.token", "is required when there is no tokenProxy");
+    endpoints = { authorization: url("endpoints.authorization", e.authorization) };
+    for (const name of ENDPOINTS.slice(1)) {
+      if (e[name] !== undefined) endpoints[name] = url(`endpoints.${name}`, e[name]);
+    }
+  }
+
+  const storage = c.storage ?? "session";
+  if (storage !== "memory" && storage !== "session" && storage !== "local" && !isStorage(storage)) {
+    fail("storage", 'must be "memory", "session", "local" or an object with getItem, setItem and removeItem', storage);
+  }
+  const responseMode = c.responseMode ?? "query";
+  if (responseMode !== "query" && responseMode !== "fragment") fail("responseMode", 'must be "query" or "fragment"', responseMode);
+  const timeoutMs = c.timeoutMs ?? 10_000;
+  if (typeof timeoutMs !== "number" || !(timeoutMs > 0)) fail("timeoutMs", "must be a positive number of milliseconds", timeoutMs);
+  for (const fn of ["fetch", "openUrl"]) {
+    if (c[fn] !== undefined && typeof c[fn] !== "function") fail(fn, "must be a function", c[fn]);
+  }
+  const scope = normalizeScope(c.scope);
+
+  return {
+    authority,
+    clientId: text("clientId", c.clientId),
+    redirectUri: url("redirectUri", text("redirectUri", c.redirectUri), true),
+    scope,
+    openid: scope.split(" ").includes("openid"),
+    tokenProxy,
+    endpoints,
+    storage: storage as StorageOption,
+    postLogoutRedirectUri: c.postLogoutRedirectUri === undefined ? undefined : url("postLogoutRedirectUri", c.postLogoutRedirectUri, true),
+    extraAuthorizeParams: stringRecord("extraAuthorizeParams", c.extraAuthorizeParams),
+    responseMode,
+    timeoutMs,
+    fetch: c.fetch as typeof fetch | undefined,
+    openUrl: c.openUrl as ((url: string) => void) | undefined,
+  };
+}

@@ -1,0 +1,9 @@
+export { createAuthClient } from "./createAuthClient.js";
+export type { AuthClient, LoginOptions, LogoutOptions } from "./createAuthClient.js";
+export { AuthError, AuthErrorCode } from "./AuthError.js";
+export type { AuthErrorOptions } from "./AuthError.js";
+export type { AuthConfig, AuthEndpoints, StorageLike, StorageOption } from "./config.js";
+export type { AuthSnapshot, AuthStatus, AuthUser } from "./authState.js";
+export type { Claims } from "./session.js";
+export { extractQueryParams } from "./extractQueryParams.js";
+export { sanitizeReturnTo } from "./sanitizeReturnTo.js";

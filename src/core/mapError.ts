@@ -1,0 +1,97 @@
+import * as oauth from "oauth4webapi";
+import { AuthError, AuthErrorCode, oauthError } from "./AuthError.js";
+
+/** Statuses that a proxy in the way answers with, and an OAuth token endpoint does not. */
+const PROXY_STATUSES = new Set([403, 404, 405, 413, 415]);
+
+/** Seconds from a Retry-After header (delta-seconds or HTTP-date). */
+export function parseRetryAfter(value: string | null | undefined, now = Date.now()): number | undefined {
+  if (!value) return undefined;
+  if (/^\s*\d+\s*$/.test(value)) return Number(value);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - now) / 1000));
+}
+
+/**
+ * A stand-in for the library error as `cause`: its own `cause` can hold the whole response
+ * body, tokens included, and must never reach a log.
+ */
+function safeCause(err: Error): Error {
+  return Object.assign(new Error(err.message), { name: err.name, code: (err as { code?: unknown }).code });
+}
+
+async function lenientOAuthBody(response: Response): Promise<Record<string, unknown> | undefined> {
+  // RFC 6749 §5.2 wants JSON; some servers send it as text/plain or text/html. Reading the
+  // error code anyway only improves the message, it never turns a failure into a success.
+  try {
+    const body: unknown = JSON.parse(await response.text());
+    return typeof body === "object" && body !== null && typeof (body as { error?: unknown }).error === "string"
+      ? (body as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function httpFailure(response: Response, who: string, viaProxy: boolean, body: Record<string, unknown> | undefined, cause: Error): AuthError {
+  const status = response.status;
+  const retryAfter = parseRetryAfter(response.headers.get("retry-after"));
+  if (viaProxy && PROXY_STATUSES.has(status)) {
+    const reason = typeof body?.error_description === "string" ? `: ${body.error_description.slice(0, 200)}` : "";
+    return new AuthError(
+      AuthErrorCode.ProxyRejected,
+      `The token proxy refused the request (HTTP ${status})${reason}. Check "tokenProxy" here and allowedOrigins / redirectUris on the server.`,
+      { status, error: typeof body?.error === "string" ? body.error : undefined, cause },
+    );
+  }
+  if (body) return oauthError(body as { error: string }, who, { status, retryAfter, cause });
+  return new AuthError(
+    AuthErrorCode.InvalidResponse,
+    `${who} answered HTTP ${status} without a valid OAuth response${status >= 500 ? "; it may be down, try again later" : ""}.`,
+    { status, retryAfter, cause },
+  );
+}
+
+/**
+ * Turns whatever a protocol step threw into an {@link AuthError} with a stable code, keeping the
+ * HTTP status (so a final 4xx stays distinguishable from a transient 5xx, whatever the body).
+ */
+export async function mapError(err: unknown, who: string, viaProxy = false): Promise<AuthError> {
+  if (err instanceof AuthError) return err;
+  if (err instanceof oauth.AuthorizationResponseError) {
+    return oauthError({ error: err.error, error_description: err.error_description }, "The IdP", { cause: safeCause(err) });
+  }
+  if (err instanceof oauth.ResponseBodyError) {
+    return httpFailure(err.response, who, viaProxy, err.cause, safeCause(err));
+  }
+  if (err instanceof oauth.WWWAuthenticateChallengeError) {
+    const challenge = err.cause[0]?.parameters;
+    const body = challenge?.error ? { error: challenge.error, error_description: challenge.error_description } : undefined;
+    return httpFailure(err.response, who, viaProxy, body, safeCause(err));
+  }
+  if (err instanceof oauth.OperationProcessingError || err instanceof oauth.UnsupportedOperationError) {
+    const cause = safeCause(err);
+    const detail = (err as { cause?: unknown }).cause;
+    if (detail instanceof Response && !detail.ok) {
+      return httpFailure(detail, who, viaProxy, detail.status < 500 ? await lenientOAuthBody(detail) : undefined, cause);
+    }
+    const claim = typeof detail === "object" && detail !== null ? (detail as { claim?: unknown }).claim : undefined;
+    if (claim === "iss") {
+      return new AuthError(AuthErrorCode.IssuerMismatch, "The ID token was issued by another issuer than the configured authority.", { cause });
+    }
+    if (err.code === oauth.JWT_CLAIM_COMPARISON || err.code === oauth.JWT_TIMESTAMP_CHECK) {
+      return new AuthError(AuthErrorCode.InvalidIdToken, `The ID token was rejected: ${err.message}.`, { cause });
+    }
+    if (err.code === oauth.HTTP_REQUEST_FORBIDDEN || err.code === oauth.REQUEST_PROTOCOL_FORBIDDEN) {
+      return new AuthError(AuthErrorCode.Config, `${who} must be an https URL (http only on localhost).`, { cause });
+    }
+    return new AuthError(AuthErrorCode.InvalidResponse, `${who} sent an invalid response: ${err.message}.`, { cause });
+  }
+  if (err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError")) {
+    return new AuthError(AuthErrorCode.Network, `${who} did not answer in time. Try again later.`, { cause: err });
+  }
+  if (err instanceof TypeError) {
+    return new AuthError(AuthErrorCode.Network, `${who} could not be reached. Check the connection and that the server is up.`, { cause: err });
+  }
+  return new AuthError(AuthErrorCode.InvalidResponse, `${who}: unexpected failure.`, { cause: err });
+}

@@ -1,0 +1,71 @@
+import type { IDToken, TokenEndpointResponse } from "oauth4webapi";
+import { AuthError, AuthErrorCode } from "./AuthError.js";
+
+/** ID token claims, as the app sees them. */
+export type Claims = Readonly<Record<string, unknown>>;
+
+/** The signed-in session as react-sso keeps it. Times are epoch milliseconds. */
+export interface Session {
+  accessToken: string;
+  /** When the access token expires by the local clock (receipt time + `expires_in`); undefined when the server did not say. */
+  expiresAt: number | undefined;
+  refreshToken: string | undefined;
+  idToken: string | undefined;
+  scopes: readonly string[];
+  sub: string | undefined;
+  claims: Claims;
+}
+
+/** Claims that change with every token: leaving them out lets a refresh keep `user` unchanged. */
+const VOLATILE_CLAIMS = new Set(["exp", "iat", "nbf", "jti", "nonce", "at_hash", "c_hash", "s_hash"]);
+
+/**
+ * The one conversion from the wire format (a token response validated by oauth4webapi, and its
+ * ID token claims) to {@link Session}.
+ * @param previous the session being refreshed: its refresh token, ID token and user carry over.
+ */
+export function toSession(
+  wire: TokenEndpointResponse,
+  idClaims: IDToken | undefined,
+  requestedScope: string,
+  now: number,
+  previous?: Session,
+): Session {
+  // OIDC Core §12.2: a refreshed ID token must name the same user.
+  if (idClaims && previous?.sub !== undefined && idClaims.sub !== previous.sub) {
+    throw new AuthError(AuthErrorCode.InvalidIdToken, "The ID token was rejected: a refresh returned a token for another user.");
+  }
+  return {
+    accessToken: wire.access_token,
+    // Receipt time plus expires_in, so a skewed device clock does not matter (the JWT exp would).
+    expiresAt: wire.expires_in === undefined ? undefined : now + wire.expires_in * 1000,
+    // RFC 6749 §6: without a new refresh token in the response, the old one stays valid.
+    refreshToken: wire.refresh_token ?? previous?.refreshToken,
+    idToken: wire.id_token ?? previous?.idToken,
+    // RFC 6749 §5.1: scope may be omitted when it is what was requested.
+    scopes: Object.freeze((wire.scope ?? previous?.scopes.join(" ") ?? requestedScope).split(" ").filter(Boolean)),
+    sub: idClaims?.sub ?? previous?.sub,
+    claims: idClaims
+      ? Object.freeze(Object.fromEntries(Object.entries(idClaims).filter(([name]) => !VOLATILE_CLAIMS.has(name))))
+      : (previous?.claims ?? Object.freeze({})),
+  };
+}
+
+/** Reads a stored session back; anything malformed counts as no session. */
+export function readSession(value: unknown): Session | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
+  const v = value as Record<string, unknown>;
+  const text = (x: unknown) => (typeof x === "string" ? x : undefined);
+  if (typeof v.accessToken !== "string" || !Array.isArray(v.scopes) || typeof v.claims !== "object" || v.claims === null) {
+    return undefined;
+  }
+  return {
+    accessToken: v.accessToken,
+    expiresAt: typeof v.expiresAt === "number" ? v.expiresAt : undefined,
+    refreshToken: text(v.refreshToken),
+    idToken: text(v.idToken),
+    scopes: Object.freeze(v.scopes.filter((s): s is string => typeof s === "string")),
+    sub: text(v.sub),
+    claims: Object.freeze({ ...v.claims }),
+  };
+}

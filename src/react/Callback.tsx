@@ -1,0 +1,48 @@
+"use client";
+import { useEffect, useRef, useState, type ReactNode } from "react";
+import { AuthError, AuthErrorCode } from "../core/index.js";
+import { useAuthContext } from "./AuthContext.js";
+import { AuthErrorMessage } from "./AuthErrorMessage.js";
+
+export interface CallbackProps {
+  /** Rendered while the sign-in completes. @default a short "Signing you in…" status line */
+  loading?: ReactNode;
+  /** Rendered when the sign-in fails. @default a short message with a "Try again" button */
+  errorElement?: (error: AuthError) => ReactNode;
+  /** Called with the safe same-origin `returnTo` instead of navigating there. */
+  onSuccess?: (returnTo: string) => void;
+}
+
+/**
+ * The redirect route's element. Completes the login (exactly one code exchange, also under
+ * StrictMode and reloads), then navigates to where the user was.
+ */
+export function Callback({ loading, errorElement, onSuccess }: CallbackProps): ReactNode {
+  const { client, navigate } = useAuthContext("<Callback>");
+  const [error, setError] = useState<AuthError | null>(null);
+  const onSuccessRef = useRef(onSuccess);
+  useEffect(() => {
+    onSuccessRef.current = onSuccess;
+  });
+
+  useEffect(() => {
+    let active = true;
+    // The client returns the same promise for the same callback URL, so StrictMode's second
+    // effect run joins the first exchange instead of starting another.
+    client.handleCallback().then(
+      (returnTo) => {
+        if (active) (onSuccessRef.current ?? navigate)(returnTo);
+      },
+      (err: unknown) => {
+        if (!active) return;
+        setError(err instanceof AuthError ? err : new AuthError(AuthErrorCode.InvalidResponse, "The sign-in could not be completed.", { cause: err }));
+      },
+    );
+    return () => {
+      active = false;
+    };
+  }, [client, navigate]);
+
+  if (error) return errorElement ? errorElement(error) : <AuthErrorMessage error={error} />;
+  return loading ?? <p role="status">Signing you in…</p>;
+}

@@ -1,0 +1,55 @@
+"use client";
+import { useEffect, useMemo, useRef, useState, type ReactNode } from "react";
+import { createAuthClient, type AuthClient, type AuthConfig } from "../core/index.js";
+import { AuthContext, type AuthContextValue } from "./AuthContext.js";
+import { DEV } from "./dev.js";
+
+/** Props of {@link OAuthProvider}: give it a `config` (it creates the client) or a `client` you created. */
+export type OAuthProviderProps = (
+  | {
+      /** Read once, when the provider mounts: later changes are ignored (a new literal on every render is fine). */
+      config: AuthConfig;
+      client?: never;
+    }
+  | {
+      /** A client from `createAuthClient`, e.g. to share it with code outside React. */
+      client: AuthClient;
+      config?: never;
+    }
+) & {
+  /**
+   * In-app navigation, used by `<Callback>` to return to `returnTo`. Pass your router's, e.g.
+   * `(to) => navigate(to, { replace: true })` with React Router.
+   * @default history.replaceState(null, "", to) followed by a popstate event, which routers listen to
+   */
+  navigate?: (to: string) => void;
+  children?: ReactNode;
+};
+
+function historyNavigate(to: string): void {
+  window.history.replaceState(null, "", to);
+  window.dispatchEvent(new PopStateEvent("popstate", { state: null }));
+}
+
+/** Owns one {@link AuthClient} for the life of the app and gives it to `useAuth()`, `<RequireAuth>` and `<Callback>`. */
+export function OAuthProvider(props: OAuthProviderProps): ReactNode {
+  const [client] = useState<AuthClient>(() => {
+    if (props.client) return props.client;
+    if (!props.config) throw new Error("react-sso: <OAuthProvider> needs a config={…} or a client={…} prop.");
+    return createAuthClient(props.config);
+  });
+  if (DEV && props.client && props.client !== client) {
+    console.warn("react-sso: <OAuthProvider client> changed after mount; the first client is kept. Create the client once, outside the component.");
+  }
+
+  // The latest navigate prop, without making the context value change on every render.
+  const navigateRef = useRef(props.navigate);
+  useEffect(() => {
+    navigateRef.current = props.navigate;
+  });
+  const value = useMemo<AuthContextValue>(
+    () => ({ client, navigate: (to) => (navigateRef.current ?? historyNavigate)(to) }),
+    [client],
+  );
+  return <AuthContext.Provider value={value}>{props.children}</AuthContext.Provider>;
+}

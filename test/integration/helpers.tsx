@@ -1,0 +1,101 @@
+import { act, cleanup, render, screen, waitFor } from "@testing-library/react";
+import { StrictMode, useEffect, useState, type ReactNode } from "react";
+import { expect, inject } from "vitest";
+import { Callback, OAuthProvider, RequireAuth, createAuthClient, useAuth, type AuthClient, type AuthConfig } from "../../src/react/index.js";
+import { PUBLIC_CLIENT_ID, REDIRECT_URI, loginAtIdp, resetIdp } from "../support/idpControl.js";
+
+export const issuer = (): string => inject("idpIssuer");
+export const relayUrl = (): string => inject("relayUrl");
+
+/** A page load: fresh storage-backed state is kept, the in-memory world is not. */
+export async function freshPage(path = "/"): Promise<void> {
+  cleanup();
+  window.history.replaceState(null, "", path);
+}
+
+export async function resetWorld(): Promise<void> {
+  cleanup();
+  sessionStorage.clear();
+  localStorage.clear();
+  window.history.replaceState(null, "", "/");
+  await resetIdp(issuer());
+}
+
+/** A client whose redirects are captured instead of followed (jsdom cannot leave the page). */
+export function makeClient(overrides: Partial<AuthConfig> = {}): { client: AuthClient; opened: string[] } {
+  const opened: string[] = [];
+  const client = createAuthClient({
+    authority: issuer(),
+    clientId: PUBLIC_CLIENT_ID,
+    redirectUri: REDIRECT_URI,
+    scope: "openid profile email",
+    openUrl: (url) => void opened.push(url),
+    ...overrides,
+  });
+  return { client, opened };
+}
+
+function usePathname(): string {
+  const [path, setPath] = useState(window.location.pathname);
+  useEffect(() => {
+    const update = () => setPath(window.location.pathname);
+    window.addEventListener("popstate", update);
+    return () => window.removeEventListener("popstate", update);
+  }, []);
+  return path;
+}
+
+export function Account(): ReactNode {
+  const { user, status } = useAuth();
+  return (
+    <main>
+      <p data-testid="status">{status}</p>
+      <p data-testid="name">{String(user?.claims.name ?? "")}</p>
+      <p data-testid="sub">{user?.sub ?? ""}</p>
+    </main>
+  );
+}
+
+/** The app under test: a callback route and a guarded page, routed on the URL like a router would. */
+export function App(): ReactNode {
+  const path = usePathname();
+  if (path === "/callback") return <Callback />;
+  return (
+    <RequireAuth fallback={<p>guard waiting</p>}>
+      <Account />
+    </RequireAuth>
+  );
+}
+
+export function renderApp(client: AuthClient, ui: ReactNode = <App />) {
+  return render(
+    <StrictMode>
+      <OAuthProvider client={client}>{ui}</OAuthProvider>
+    </StrictMode>,
+  );
+}
+
+/** Starts a login the way a user does (visiting a guarded page) and returns the authorization URL. */
+export async function startLoginAt(path: string, overrides: Partial<AuthConfig> = {}): Promise<string> {
+  await freshPage(path);
+  const { client, opened } = makeClient(overrides);
+  renderApp(client);
+  await waitFor(() => expect(opened).toHaveLength(1));
+  return opened[0] as string;
+}
+
+/** Signs in at the IdP over HTTP and lands on the callback page in a fresh page load. */
+export async function completeAtIdp(authorizationUrl: string, overrides: Partial<AuthConfig> = {}, username = "ada") {
+  const callbackUrl = await loginAtIdp(authorizationUrl, { username });
+  await freshPage(callbackUrl);
+  const page = makeClient(overrides);
+  renderApp(page.client);
+  return { callbackUrl, ...page };
+}
+
+export async function signedInName(): Promise<string> {
+  await screen.findByText("authenticated");
+  return screen.getByTestId("name").textContent ?? "";
+}
+
+export { act, screen, waitFor };

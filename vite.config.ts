@@ -1,0 +1,58 @@
+import { defineConfig } from "vitest/config";
+
+// Everything the package depends on stays an import: the app's bundler dedupes it.
+const external = [/^react($|\/)/, /^react-dom($|\/)/, "oauth4webapi"];
+
+export default defineConfig({
+  oxc: { jsx: { runtime: "automatic" } },
+  build: {
+    outDir: "dist",
+    emptyOutDir: true,
+    sourcemap: true,
+    minify: false,
+    target: "es2022",
+    lib: {
+      entry: { index: "src/react/index.ts", core: "src/core/index.ts" },
+      formats: ["es"],
+    },
+    rolldownOptions: {
+      external,
+      // The directive is re-added by the banner below; the per-file warnings are expected noise.
+      onwarn(warning, warn) {
+        if (warning.code !== "MODULE_LEVEL_DIRECTIVE") warn(warning);
+      },
+      output: {
+        // React Server Components need the directive on the React entry; bundling drops it from modules.
+        banner: (chunk) => (chunk.name === "index" ? '"use client";' : ""),
+        chunkFileNames: "shared/[name]-[hash].js",
+      },
+    },
+  },
+  test: {
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: "unit",
+          include: ["test/unit/**/*.test.{ts,tsx}"],
+          environment: "jsdom",
+          setupFiles: ["test/support/nodeRealm.ts"],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: "integration",
+          include: ["test/integration/**/*.test.{ts,tsx}"],
+          environment: "jsdom",
+          environmentOptions: { jsdom: { url: "http://localhost:3000/" } },
+          globalSetup: ["test/support/globalSetup.ts"],
+          setupFiles: ["test/support/nodeRealm.ts"],
+          // One IdP serves every file, and tests count the requests it sees.
+          fileParallelism: false,
+          testTimeout: 20_000,
+        },
+      },
+    ],
+  },
+});
