@@ -113,18 +113,27 @@ export function createAuthClient(config: AuthConfig): AuthClient {
   let refreshing: Promise<Session> | undefined;
 
   /** Options for every oauth4webapi request: our fetch, a timeout, the proxy's header and cookies. */
-  function requestOptions(url: string | undefined, toProxy: boolean) {
+  function requestOptions(url: string | undefined, toProxy: boolean, who: string) {
     const doFetch = cfg.fetch ?? globalThis.fetch;
-    const target = url ? new URL(url) : undefined;
     return {
       signal: AbortSignal.timeout(cfg.timeoutMs),
       // http is accepted for loopback hosts (config enforces it) and for a same-origin proxy in development.
-      [oauth.allowInsecureRequests]: target?.protocol === "http:",
+      [oauth.allowInsecureRequests]: url?.startsWith("http:"),
       // A custom header makes the request non-simple: no cross-site page can send it without a
       // CORS preflight, which the proxy refuses (OAuth 2.0 for Browser-Based Apps, BFF section).
       headers: (toProxy ? { "X-React-SSO": "1" } : {}) as Record<string, string>,
-      [oauth.customFetch]: (input: string, init: RequestInit) =>
-        doFetch(input, { ...init, credentials: toProxy ? "include" : "omit" }),
+      [oauth.customFetch]: async (input: string, init: RequestInit) => {
+        try {
+          return await doFetch(input, { ...init, credentials: toProxy ? "include" : "omit" });
+        } catch (cause) {
+          const late = (cause as Error | undefined)?.name === "TimeoutError";
+          throw new AuthError(
+            AuthErrorCode.Network,
+            `${who} ${late ? `did not answer within ${cfg.timeoutMs} ms` : "could not be reached"}. Check the connection and that the server is up.`,
+            { cause },
+          );
+        }
+      },
     };
   }
 
@@ -194,7 +203,7 @@ export function createAuthClient(config: AuthConfig): AuthClient {
         const issuer = new URL(cfg.authority);
         const who = "The IdP's discovery document";
         try {
-          as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, requestOptions(cfg.authority, false)));
+          as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, requestOptions(cfg.authority, false, who)));
         } catch (err) {
           if (err instanceof oauth.OperationProcessingError && err.code === oauth.JSON_ATTRIBUTE_COMPARISON) {
             fail(AuthErrorCode.Config, `${who} names another issuer than "authority" (${cfg.authority}): set authority to the IdP's issuer exactly.`);
@@ -348,7 +357,7 @@ export function createAuthClient(config: AuthConfig): AuthClient {
         checked,
         tx.redirectUri,
         tx.verifier,
-        requestOptions(as.token_endpoint, viaProxy),
+        requestOptions(as.token_endpoint, viaProxy, tokenWho),
       );
       const result = await oauth.processAuthorizationCodeResponse(as, client, response, {
         expectedNonce: tx.nonce,
@@ -395,7 +404,7 @@ export function createAuthClient(config: AuthConfig): AuthClient {
     refreshing ??= (async () => {
       try {
         const as = await authorizationServer();
-        const options = requestOptions(as.token_endpoint, viaProxy);
+        const options = requestOptions(as.token_endpoint, viaProxy, tokenWho);
         // Without a refresh token in JavaScript (the proxy's cookie mode), the proxy supplies it.
         const response = current.refreshToken
           ? await oauth.refreshTokenGrantRequest(as, client, oauth.None(), current.refreshToken, options)
@@ -457,7 +466,7 @@ export function createAuthClient(config: AuthConfig): AuthClient {
       // Best effort (RFC 7009 §2.2): a sign-out must not wait on, or fail with, the IdP.
       await oauth
         .revocationRequest(as, client, oauth.None(), ended.refreshToken, {
-          ...requestOptions(as.revocation_endpoint, false),
+          ...requestOptions(as.revocation_endpoint, false, "The IdP"),
           additionalParameters: { token_type_hint: "refresh_token" },
         })
         .then(oauth.processRevocationResponse)

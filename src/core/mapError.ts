@@ -87,11 +87,5 @@ export async function mapError(err: unknown, who: string, viaProxy = false): Pro
     }
     return new AuthError(AuthErrorCode.InvalidResponse, `${who} sent an invalid response: ${err.message}.`, { cause });
   }
-  if (err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError")) {
-    return new AuthError(AuthErrorCode.Network, `${who} did not answer in time. Try again later.`, { cause: err });
-  }
-  if (err instanceof TypeError) {
-    return new AuthError(AuthErrorCode.Network, `${who} could not be reached. Check the connection and that the server is up.`, { cause: err });
-  }
   return new AuthError(AuthErrorCode.InvalidResponse, `${who}: unexpected failure.`, { cause: err });
 }

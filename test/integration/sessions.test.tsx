@@ -1,0 +1,104 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { AuthError } from "../../src/react/index.js";
+import { API_SCOPES, CONFIDENTIAL_CLIENT_ID, getStats, loginAtIdp, POST_LOGOUT_REDIRECT_URI } from "../support/idpControl.js";
+import { freshPage, issuer, makeClient, relayUrl, resetWorld, startLoginAt } from "./helpers.js";
+import type { AuthConfig } from "../../src/react/index.js";
+
+beforeEach(resetWorld);
+afterEach(resetWorld);
+
+async function signIn(overrides: Partial<AuthConfig> = {}) {
+  const callbackUrl = await loginAtIdp(await startLoginAt("/account", overrides), { username: "ada" });
+  await freshPage(callbackUrl);
+  const page = makeClient(overrides);
+  await page.client.handleCallback();
+  return page;
+}
+
+/** Pretends the stored access token is about to expire, as it would after a while. */
+function ageStoredSession(): void {
+  const key = Object.keys(sessionStorage).find((k) => k.startsWith("react-sso.session:"));
+  if (!key) throw new Error("no stored session");
+  const session = JSON.parse(sessionStorage.getItem(key) as string) as { expiresAt: number };
+  session.expiresAt = Date.now() + 10_000;
+  sessionStorage.setItem(key, JSON.stringify(session));
+}
+
+describe("sessions", () => {
+  it("exchanges the code through the token proxy for a confidential client", async () => {
+    const overrides = { clientId: CONFIDENTIAL_CLIENT_ID, tokenProxy: relayUrl() };
+    const { client } = await signIn(overrides);
+    expect(client.getSnapshot()).toMatchObject({ status: "authenticated", user: { sub: "ada" } });
+    expect((await getStats(issuer())).token.authorization_code).toBe(1);
+    // The refresh goes through the proxy too.
+    ageStoredSession();
+    await freshPage("/account");
+    const reloaded = makeClient(overrides).client;
+    await reloaded.getAccessToken();
+    expect((await getStats(issuer())).token.refresh_token).toBe(1);
+  });
+
+  it("restores the session on reload from the chosen storage, without any request", async () => {
+    await signIn();
+    const before = await getStats(issuer());
+    await freshPage("/account");
+    const { client } = makeClient();
+    expect(client.getSnapshot()).toMatchObject({ status: "authenticated", user: { sub: "ada" } });
+    await client.getAccessToken();
+    expect(await getStats(issuer())).toEqual(before);
+  });
+
+  it("refreshes an expiring token once for concurrent callers, keeping the same user object", async () => {
+    const { client } = await signIn();
+    const user = client.getSnapshot().user;
+    const token = await client.getAccessToken();
+    ageStoredSession();
+    await freshPage("/account");
+    const reloaded = makeClient().client;
+    const userBefore = reloaded.getSnapshot().user;
+    const tokens = await Promise.all([reloaded.getAccessToken(), reloaded.getAccessToken(), reloaded.getAccessToken()]);
+    expect(new Set(tokens).size).toBe(1);
+    expect(tokens[0]).not.toBe(token);
+    expect((await getStats(issuer())).token.refresh_token).toBe(1);
+    expect(reloaded.getSnapshot().user).toBe(userBefore);
+    expect(user).not.toBeNull();
+  });
+
+  it("rejects getAccessToken with login_required when nobody is signed in, without redirecting", async () => {
+    await freshPage("/");
+    const { client, opened } = makeClient();
+    const error = await client.getAccessToken().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AuthError);
+    expect((error as AuthError).code).toBe("login_required");
+    expect(opened).toEqual([]);
+  });
+
+  it("logs out: clears the session, revokes the refresh token and ends the IdP session", async () => {
+    const { client, opened } = await signIn({ postLogoutRedirectUri: POST_LOGOUT_REDIRECT_URI });
+    await client.logout();
+    expect(client.getSnapshot()).toMatchObject({ status: "unauthenticated", user: null });
+    expect(Object.keys(sessionStorage).filter((k) => k.startsWith("react-sso.session:"))).toEqual([]);
+    expect((await getStats(issuer())).revocation).toBe(1);
+    const endSession = new URL(opened.at(-1) as string);
+    expect(endSession.pathname).toBe("/session/end");
+    expect(endSession.searchParams.get("id_token_hint")).toBeTruthy();
+    expect(endSession.searchParams.get("post_logout_redirect_uri")).toBe(POST_LOGOUT_REDIRECT_URI);
+    await freshPage("/account");
+    expect(makeClient().client.getSnapshot().status).toBe("unauthenticated");
+  });
+
+  it("works with a plain OAuth 2.0 server: explicit endpoints, no discovery, no ID token", async () => {
+    const endpoints = { authorization: `${issuer()}/auth`, token: `${issuer()}/token` };
+    const overrides = { scope: [API_SCOPES[0]], endpoints };
+    const authUrl = await startLoginAt("/account", overrides);
+    expect(new URL(authUrl).searchParams.has("nonce")).toBe(false);
+    await freshPage(await loginAtIdp(authUrl));
+    const { client } = makeClient(overrides);
+    expect(await client.handleCallback()).toBe("/account");
+    expect(client.getSnapshot()).toMatchObject({ status: "authenticated", user: { sub: undefined, claims: {}, scopes: ["api:read"] } });
+    expect(await client.getAccessToken()).toBeTruthy();
+    const stats = await getStats(issuer());
+    expect(stats.discovery).toBe(0);
+    expect(stats.token.authorization_code).toBe(1);
+  });
+});
