@@ -51,8 +51,9 @@ export interface AuthConfig {
   scope?: string | readonly string[];
   /**
    * URL of your backend token route (`react-sso/server`). The code exchange and refreshes are
-   * sent there, never to the IdP's token endpoint, so the client secret stays on the server.
-   * May be relative to the page's origin, e.g. `"/auth/token"`.
+   * sent there, never to the IdP's token endpoint, so the client secret stays on the server; in
+   * the proxy's cookie mode the refresh token never reaches JavaScript either. May be relative
+   * to the page's origin, e.g. `"/auth/token"`.
    */
   tokenProxy?: string;
   /** Explicit endpoints for servers with no discovery document; then no discovery request is made. */
@@ -60,7 +61,9 @@ export interface AuthConfig {
   /**
    * Where the session is kept; see {@link StorageOption}. The login transaction (state, nonce,
    * PKCE verifier) always lives in sessionStorage because it must survive the redirect.
-   * @default "session"
+   * With `tokenProxy` the default is `"memory"`: the proxy's cookie restores the session on
+   * reload with one request, so no token is ever written to web storage.
+   * @default "session", or "memory" with tokenProxy
    */
   storage?: StorageOption;
   /** Where the IdP sends the browser after logout. Must be registered at the IdP. */
@@ -219,7 +222,8 @@ export function resolveConfig(input: AuthConfig): ResolvedConfig {
     }
   }
 
-  const storage = c.storage ?? "session";
+  // With a proxy holding the refresh token in its cookie, no token needs to survive a reload in web storage.
+  const storage = c.storage ?? (tokenProxy === undefined ? "session" : "memory");
   if (storage !== "memory" && storage !== "session" && storage !== "local" && !isStorage(storage)) {
     fail("storage", 'must be "memory", "session", "local" or an object with getItem, setItem and removeItem', storage);
   }

@@ -31,6 +31,20 @@ export interface LogoutOptions {
   local?: boolean;
 }
 
+/** What {@link AuthClient.on} listeners receive. Times are epoch milliseconds. */
+export interface AuthEvents {
+  /** A session began in this page: after a login, or restored through the token proxy's cookie. */
+  signedIn: { user: AuthUser; expiresAt: number | undefined };
+  /** The access token was refreshed. */
+  refreshed: { user: AuthUser; expiresAt: number | undefined };
+  /** The session ended, whatever the reason. */
+  signedOut: Record<string, never>;
+  /** The IdP refused a refresh: the session is over (followed by `signedOut`). */
+  sessionExpired: { error: AuthError };
+  /** Something failed: a login, a callback, a refresh. */
+  error: { error: AuthError };
+}
+
 /** The engine behind `<OAuthProvider>`, usable without React. Create it with {@link createAuthClient}. */
 export interface AuthClient {
   /** Sends the browser to the IdP to sign in (authorization code with PKCE S256, state and nonce). */
@@ -53,6 +67,8 @@ export interface AuthClient {
   subscribe(listener: () => void): () => void;
   /** The current state: immutable, and the same object until something a UI could show changes. */
   getSnapshot(): AuthSnapshot;
+  /** Listens to one kind of event, e.g. to log refreshes or redirect on `sessionExpired`. Returns the unsubscribe function. */
+  on<E extends keyof AuthEvents>(event: E, listener: (payload: AuthEvents[E]) => void): () => void;
 }
 
 /** A login in flight, kept in sessionStorage under its state because it must survive the redirect. */
@@ -96,17 +112,22 @@ export function createAuthClient(config: AuthConfig): AuthClient {
   const viaProxy = cfg.tokenProxy !== undefined;
   const tokenWho = viaProxy ? "The token proxy" : "The IdP's token endpoint";
   const storageKey = `react-sso.session:${cfg.authority}:${cfg.clientId}`;
+  /** Set while the proxy's cookie holds a session: tells a reload (or a new tab) that restoring is worth a request. */
+  const hintKey = `react-sso.proxy-session:${cfg.authority}:${cfg.clientId}`;
   const client: oauth.Client = { client_id: cfg.clientId };
 
   let started = false;
   let storage: StorageLike | undefined;
   let txStorage: Storage | StorageLike | undefined;
+  let sharedStorage: StorageLike | undefined;
   let session: Session | undefined;
   let snapshot: AuthSnapshot = LOADING;
   const listeners = new Set<() => void>();
+  const handlers = new Map<keyof AuthEvents, Set<(payload: never) => void>>();
   let server: Promise<oauth.AuthorizationServer> | undefined;
   const callbacks = new Map<string, Promise<string>>();
-  let pendingCallback: Promise<unknown> | undefined;
+  /** A callback or a restore in progress: getAccessToken waits for it instead of answering "nobody". */
+  let settling: Promise<unknown> | undefined;
   let pendingLogin: Promise<void> | undefined;
   /** Set once the browser is on its way to the IdP: the page is leaving, so no second login. */
   let leaving = false;
@@ -144,11 +165,26 @@ export function createAuthClient(config: AuthConfig): AuthClient {
     for (const listener of [...listeners]) listener();
   }
 
+  function emit<E extends keyof AuthEvents>(event: E, payload: AuthEvents[E]): void {
+    for (const handler of [...(handlers.get(event) ?? [])]) {
+      try {
+        (handler as (p: AuthEvents[E]) => void)(payload);
+      } catch (err) {
+        // An app's listener must not break sign-in; its error still surfaces, outside our flow.
+        queueMicrotask(() => {
+          throw err;
+        });
+      }
+    }
+  }
+
   function setSession(next: Session | undefined): void {
     session = next;
     if (!storage) return;
     if (next) writeJson(storage, storageKey, next);
     else storage.removeItem(storageKey);
+    if (next && viaProxy && !next.refreshToken) sharedStorage?.setItem(hintKey, "1");
+    else if (!next) sharedStorage?.removeItem(hintKey);
   }
 
   function isCallbackUrl(href: string): boolean {
@@ -164,6 +200,7 @@ export function createAuthClient(config: AuthConfig): AuthClient {
     started = true;
     storage = resolveStorage(cfg.storage);
     txStorage = webStorage("session");
+    sharedStorage = webStorage("local");
     const stored = readSession(readJson(storage, storageKey));
     const usable = stored && (stored.expiresAt === undefined || stored.expiresAt > Date.now() || stored.refreshToken);
     session = usable ? stored : undefined;
@@ -177,7 +214,27 @@ export function createAuthClient(config: AuthConfig): AuthClient {
       snapshot = Object.freeze({ status: "loading", user: session ? userOf(session) : null, error: null });
       return;
     }
+    if (!session && viaProxy && sharedStorage.getItem(hintKey)) {
+      // The session lives in the proxy's cookie: one refresh through the proxy brings it back.
+      snapshot = LOADING;
+      settling = restore();
+      return;
+    }
     dispatch({ type: "restored", user: session ? userOf(session) : null });
+  }
+
+  async function restore(): Promise<void> {
+    try {
+      const next = await tokenRequest(undefined);
+      setSession(next);
+      dispatch({ type: "restored", user: userOf(next) });
+      emit("signedIn", { user: userOf(next), expiresAt: next.expiresAt });
+    } catch (err) {
+      const error = await mapError(err, tokenWho, viaProxy);
+      // No cookie, or a dead one: simply nobody signed in. Only a transient failure is worth showing.
+      if (error.transient) report(error);
+      else endSession();
+    }
   }
 
   function openUrl(url: string): void {
@@ -283,9 +340,7 @@ export function createAuthClient(config: AuthConfig): AuthClient {
         writeJson(area, TX_PREFIX + state, tx);
         openUrl(url.href);
       } catch (err) {
-        const error = await mapError(err, "The IdP");
-        dispatch({ type: "failed", error });
-        throw error;
+        throw report(await mapError(err, "The IdP"));
       } finally {
         pendingLogin = undefined;
       }
@@ -369,6 +424,7 @@ export function createAuthClient(config: AuthConfig): AuthClient {
     }
     setSession(next);
     dispatch({ type: "signedIn", user: userOf(next) });
+    emit("signedIn", { user: userOf(next), expiresAt: next.expiresAt });
     return sanitizeReturnTo(tx.returnTo, origin());
   }
 
@@ -385,36 +441,49 @@ export function createAuthClient(config: AuthConfig): AuthClient {
       },
       async (err: unknown) => {
         cleanAddressBar(href);
-        const error = await mapError(err, "The sign-in");
-        dispatch({ type: "failed", error });
-        throw error;
+        throw report(await mapError(err, "The sign-in"));
       },
     );
     callbacks.set(key, promise);
-    pendingCallback = promise.catch(() => undefined);
+    settling = promise.catch(() => undefined);
     return promise;
   }
 
+  /** A failure worth showing: published on the snapshot and to `error` listeners. */
+  function report(error: AuthError): AuthError {
+    dispatch({ type: "failed", error });
+    emit("error", { error });
+    return error;
+  }
+
   function endSession(error?: AuthError): void {
+    const had = session !== undefined;
     setSession(undefined);
     dispatch({ type: "signedOut", error });
+    if (error?.code === AuthErrorCode.SessionExpired) emit("sessionExpired", { error });
+    if (had) emit("signedOut", {});
+  }
+
+  /** One refresh-token grant; without a refresh token in JavaScript the proxy takes it from its cookie. */
+  async function tokenRequest(current: Session | undefined): Promise<Session> {
+    const as = await authorizationServer();
+    const options = requestOptions(as.token_endpoint, viaProxy, tokenWho);
+    const response = current?.refreshToken
+      ? await oauth.refreshTokenGrantRequest(as, client, oauth.None(), current.refreshToken, options)
+      : await oauth.genericTokenEndpointRequest(as, client, oauth.None(), "refresh_token", {}, options);
+    const result = await oauth.processRefreshTokenResponse(as, client, response);
+    return toSession(result, oauth.getValidatedIdTokenClaims(result), cfg.scope, Date.now(), current);
   }
 
   function refresh(current: Session): Promise<Session> {
     refreshing ??= (async () => {
       try {
-        const as = await authorizationServer();
-        const options = requestOptions(as.token_endpoint, viaProxy, tokenWho);
-        // Without a refresh token in JavaScript (the proxy's cookie mode), the proxy supplies it.
-        const response = current.refreshToken
-          ? await oauth.refreshTokenGrantRequest(as, client, oauth.None(), current.refreshToken, options)
-          : await oauth.genericTokenEndpointRequest(as, client, oauth.None(), "refresh_token", {}, options);
-        const result = await oauth.processRefreshTokenResponse(as, client, response);
-        const next = toSession(result, oauth.getValidatedIdTokenClaims(result), cfg.scope, Date.now(), current);
+        const next = await tokenRequest(current);
         // A logout while the request was in flight wins over its result.
         if (session !== current) fail(AuthErrorCode.LoginRequired, "Signed out during the token refresh.");
         setSession(next);
         dispatch({ type: "refreshed", user: userOf(next) });
+        emit("refreshed", { user: userOf(next), expiresAt: next.expiresAt });
         return next;
       } catch (err) {
         const error = await mapError(err, tokenWho, viaProxy);
@@ -428,6 +497,7 @@ export function createAuthClient(config: AuthConfig): AuthClient {
           endSession(expired);
           throw expired;
         }
+        emit("error", { error });
         throw error;
       } finally {
         refreshing = undefined;
@@ -438,7 +508,7 @@ export function createAuthClient(config: AuthConfig): AuthClient {
 
   async function getAccessToken(): Promise<string> {
     start();
-    await pendingCallback;
+    await settling;
     const current = session ?? fail(AuthErrorCode.LoginRequired, "Nobody is signed in: call login() first.");
     const { expiresAt } = current;
     if (expiresAt === undefined || expiresAt - Date.now() > LEEWAY_MS) return current.accessToken;
@@ -462,7 +532,16 @@ export function createAuthClient(config: AuthConfig): AuthClient {
     endSession();
     if (options.local) return;
     const as = await authorizationServer().catch(() => undefined);
-    if (as?.revocation_endpoint && ended?.refreshToken && !viaProxy) {
+    if (as?.token_endpoint && viaProxy) {
+      // The proxy revokes the refresh token it holds and clears its cookie; a failure must not keep anyone signed in here.
+      const { [oauth.customFetch]: send, headers, signal } = requestOptions(as.token_endpoint, true, tokenWho);
+      await send(as.token_endpoint, {
+        method: "POST",
+        headers: { ...headers, "Content-Type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ action: "logout", client_id: cfg.clientId }).toString(),
+        signal,
+      }).catch(() => undefined);
+    } else if (as?.revocation_endpoint && ended?.refreshToken) {
       // Best effort (RFC 7009 §2.2): a sign-out must not wait on, or fail with, the IdP.
       await oauth
         .revocationRequest(as, client, oauth.None(), ended.refreshToken, {
@@ -495,6 +574,12 @@ export function createAuthClient(config: AuthConfig): AuthClient {
     getSnapshot() {
       start();
       return snapshot;
+    },
+    on(event, listener) {
+      let set = handlers.get(event);
+      if (!set) handlers.set(event, (set = new Set()));
+      set.add(listener as (payload: never) => void);
+      return () => void set.delete(listener as (payload: never) => void);
     },
   };
 }

@@ -5,7 +5,30 @@ import { Callback, OAuthProvider, RequireAuth, createAuthClient, useAuth, type A
 import { PUBLIC_CLIENT_ID, REDIRECT_URI, loginAtIdp, resetIdp } from "../support/idpControl.js";
 
 export const issuer = (): string => inject("idpIssuer");
-export const relayUrl = (): string => inject("relayUrl");
+export const proxyUrl = (): string => inject("proxyUrl");
+
+/**
+ * What a browser adds to the SDK's requests and Node's fetch does not: the Origin header, and a
+ * cookie jar for `credentials: "include"` (the token proxy's refresh-token cookie).
+ */
+export const cookieJar = new Map<string, string>();
+export const browserFetch: typeof fetch = async (input, init = {}) => {
+  const headers = new Headers(init.headers);
+  headers.set("Origin", window.location.origin);
+  const withCookies = init.credentials === "include";
+  if (withCookies && cookieJar.size > 0) headers.set("Cookie", [...cookieJar].map(([k, v]) => `${k}=${v}`).join("; "));
+  const response = await fetch(input, { ...init, headers });
+  if (withCookies) {
+    for (const cookie of response.headers.getSetCookie()) {
+      const [pair = "", ...attributes] = cookie.split(";");
+      const eq = pair.indexOf("=");
+      const name = pair.slice(0, eq).trim();
+      if (attributes.some((a) => a.trim().toLowerCase() === "max-age=0")) cookieJar.delete(name);
+      else cookieJar.set(name, pair.slice(eq + 1).trim());
+    }
+  }
+  return response;
+};
 
 /** A page load: fresh storage-backed state is kept, the in-memory world is not. */
 export async function freshPage(path = "/"): Promise<void> {
@@ -15,6 +38,7 @@ export async function freshPage(path = "/"): Promise<void> {
 
 export async function resetWorld(): Promise<void> {
   cleanup();
+  cookieJar.clear();
   sessionStorage.clear();
   localStorage.clear();
   window.history.replaceState(null, "", "/");
@@ -30,6 +54,7 @@ export function makeClient(overrides: Partial<AuthConfig> = {}): { client: AuthC
     redirectUri: REDIRECT_URI,
     scope: "openid profile email",
     openUrl: (url) => void opened.push(url),
+    fetch: browserFetch,
     ...overrides,
   });
   return { client, opened };

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { AuthError } from "../../src/react/index.js";
 import { API_SCOPES, CONFIDENTIAL_CLIENT_ID, getStats, loginAtIdp, POST_LOGOUT_REDIRECT_URI } from "../support/idpControl.js";
-import { freshPage, issuer, makeClient, relayUrl, resetWorld, startLoginAt } from "./helpers.js";
+import { cookieJar, freshPage, issuer, makeClient, proxyUrl, resetWorld, startLoginAt } from "./helpers.js";
 import type { AuthConfig } from "../../src/react/index.js";
 
 beforeEach(resetWorld);
@@ -25,17 +25,48 @@ function ageStoredSession(): void {
 }
 
 describe("sessions", () => {
-  it("exchanges the code through the token proxy for a confidential client", async () => {
-    const overrides = { clientId: CONFIDENTIAL_CLIENT_ID, tokenProxy: relayUrl() };
+  it("signs in through the token proxy, which keeps the refresh token out of JavaScript", async () => {
+    const overrides = { clientId: CONFIDENTIAL_CLIENT_ID, tokenProxy: proxyUrl() };
     const { client } = await signIn(overrides);
     expect(client.getSnapshot()).toMatchObject({ status: "authenticated", user: { sub: "ada" } });
     expect((await getStats(issuer())).token.authorization_code).toBe(1);
-    // The refresh goes through the proxy too.
-    ageStoredSession();
+    // Nothing but a "there is a session" hint in web storage; the refresh token is in the cookie.
+    const stored = JSON.stringify({ ...sessionStorage, ...localStorage });
+    expect(stored).not.toContain(await client.getAccessToken());
+    expect(Object.keys(sessionStorage).filter((k) => k.startsWith("react-sso.session:"))).toEqual([]);
+    expect([...cookieJar.keys()]).toEqual(["react-sso-rt"]);
+
+    // A reload restores the session with one request to the proxy.
     await freshPage("/account");
     const reloaded = makeClient(overrides).client;
-    await reloaded.getAccessToken();
+    expect(reloaded.getSnapshot().status).toBe("loading");
+    const token = await reloaded.getAccessToken();
+    expect(reloaded.getSnapshot()).toMatchObject({ status: "authenticated", user: { sub: "ada", claims: { name: "User ada" } } });
     expect((await getStats(issuer())).token.refresh_token).toBe(1);
+    const me = await fetch(new URL("/me", issuer()).href, { headers: { Authorization: `Bearer ${token}` } });
+    expect(me.status).toBe(200);
+
+    // Logout revokes at the IdP through the proxy and clears the cookie; the next reload makes no request.
+    await reloaded.logout({ local: false });
+    expect((await getStats(issuer())).revocation).toBe(1);
+    expect(cookieJar.size).toBe(0);
+    await freshPage("/account");
+    const before = await getStats(issuer());
+    expect(makeClient(overrides).client.getSnapshot().status).toBe("unauthenticated");
+    expect(await getStats(issuer())).toEqual(before);
+  });
+
+  it("treats a missing proxy cookie on reload as signed out, not as an error", async () => {
+    const overrides = { clientId: CONFIDENTIAL_CLIENT_ID, tokenProxy: proxyUrl() };
+    await signIn(overrides);
+    cookieJar.clear();
+    await freshPage("/account");
+    const { client } = makeClient(overrides);
+    const statuses: string[] = [];
+    client.subscribe(() => statuses.push(client.getSnapshot().status));
+    await expect(client.getAccessToken()).rejects.toMatchObject({ code: "login_required" });
+    expect(statuses).toEqual(["unauthenticated"]);
+    expect(client.getSnapshot().error).toBeNull();
   });
 
   it("restores the session on reload from the chosen storage, without any request", async () => {

@@ -1,38 +1,43 @@
-// vitest globalSetup for the integration project. It runs in vitest's own Node
-// process, which is the point: the IdP must not live inside the jsdom test
-// environment (jsdom's Uint8Array/ArrayBuffer break jose within oidc-provider).
-// Tests reach both servers over HTTP using the injected URLs.
+// vitest globalSetup for the integration project. It runs in vitest's own Node process, which is
+// the point: the IdP must not live inside the jsdom test environment (jsdom's Uint8Array and
+// ArrayBuffer break jose within oidc-provider). Tests reach the servers over HTTP.
 // Loads the "vitest" module into the program so the augmentation below resolves.
 import type {} from "vitest";
 import type { TestProject } from "vitest/node";
-import { CONFIDENTIAL_CLIENT_ID, CONFIDENTIAL_CLIENT_SECRET, startIdp } from "./idp.js";
-import { startRelay } from "./relay.js";
+import { startBackend } from "../../playground/backend.js";
+import { CONFIDENTIAL_CLIENT_ID, CONFIDENTIAL_CLIENT_SECRET, REDIRECT_URI, startIdp } from "../../playground/idp.js";
+
+/** The origin the jsdom "browser" runs on (vite.config.ts sets jsdom's URL to it). */
+export const APP_ORIGIN = "http://localhost:3000";
 
 declare module "vitest" {
   export interface ProvidedContext {
     /** `http://127.0.0.1:<port>` of the oidc-provider test IdP. */
     idpIssuer: string;
-    /** Token relay that authenticates as the confidential client (client_secret_basic). */
-    relayUrl: string;
+    /** The real token proxy (react-sso/server, cookie mode) for the confidential client. */
+    proxyUrl: string;
   }
 }
 
 export default async function setup({ provide }: TestProject): Promise<() => Promise<void>> {
   const idp = await startIdp();
-  const relay = await startRelay({
-    tokenEndpoint: idp.endpoints.token,
+  const backend = await startBackend({
+    issuer: idp.issuer,
     clientId: CONFIDENTIAL_CLIENT_ID,
     clientSecret: CONFIDENTIAL_CLIENT_SECRET,
+    appOrigins: [APP_ORIGIN],
+    redirectUris: [REDIRECT_URI],
+    cookieSecret: "integration-tests-cookie-secret-0123456789",
   }).catch(async (error: unknown) => {
     await idp.close();
     throw error;
   });
 
   provide("idpIssuer", idp.issuer);
-  provide("relayUrl", relay.url);
+  provide("proxyUrl", `${backend.url}/auth/token`);
 
   return async () => {
-    await relay.close();
+    await backend.close();
     await idp.close();
   };
 }

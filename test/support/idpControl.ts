@@ -3,10 +3,10 @@
 //
 // Request bodies are passed as strings on purpose: under jsdom, URLSearchParams
 // and friends may be jsdom's classes, which Node's fetch does not recognise.
-import { TEST_ROUTES, emptyStats } from "./idpShared.js";
-import type { IdpFault, IdpStats } from "./idpShared.js";
+import { TEST_ROUTES, emptyStats } from "../../playground/idpShared.js";
+import type { IdpFault, IdpStats } from "../../playground/idpShared.js";
 
-export * from "./idpShared.js";
+export * from "../../playground/idpShared.js";
 
 export const DEFAULT_USERNAME = "alice";
 

@@ -1,0 +1,464 @@
+import { createRemoteJWKSet, customFetch as joseFetch, decodeJwt, decodeProtectedHeader, jwtVerify } from "jose";
+import * as oauth from "oauth4webapi";
+import { deriveKey, open, readCookie, seal, serializeCookie } from "./sealedCookie.js";
+
+/** Options of {@link createTokenProxy}. */
+export interface TokenProxyOptions {
+  /**
+   * The IdP's issuer. Its discovery document gives the token, revocation and JWKS endpoints
+   * (read once, then cached). Either this or `tokenEndpoint` is required.
+   */
+  issuer?: string;
+  /** The IdP's token endpoint, for servers without discovery (overrides the discovered one). */
+  tokenEndpoint?: string;
+  /** The revocation endpoint (RFC 7009), used at logout. @default the discovered one */
+  revocationEndpoint?: string;
+  /** Where the ID token's signing keys are. @default the discovered `jwks_uri` */
+  jwksUri?: string;
+  /** The client ID; the only one this proxy speaks for. */
+  clientId: string;
+  /** The client secret. Omit for a public client (the proxy then only holds the refresh token). */
+  clientSecret?: string;
+  /**
+   * How the secret is sent to the IdP.
+   * @default "client_secret_basic"
+   * @see https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1
+   */
+  clientAuthentication?: "client_secret_basic" | "client_secret_post";
+  /** Exact origins of the apps allowed to call the proxy, e.g. `["https://app.example.com"]`. Never `*`. */
+  allowedOrigins: readonly string[];
+  /** Exact redirect URIs the code exchange may name. */
+  redirectUris: readonly string[];
+  /**
+   * `"cookie"`: the refresh token never reaches JavaScript; the proxy keeps it in an encrypted
+   * HttpOnly cookie. `"passthrough"`: the browser receives and sends it.
+   * @default "cookie"
+   */
+  refreshToken?: "cookie" | "passthrough";
+  /** The refresh-token cookie (cookie mode). */
+  cookie?: {
+    /** Encryption secrets of at least 32 characters: the first seals, all open, so a new one can be added first and old ones retired later. */
+    secrets: readonly string[];
+    /** @default "react-sso-rt" (`__Host-react-sso-rt` over https) */
+    name?: string;
+    /**
+     * Upper bound of the cookie's lifetime, in seconds; set it no longer than the IdP's refresh
+     * token lifetime. Shortened automatically when the IdP states an earlier expiry.
+     * @default 604800 (7 days)
+     */
+    maxAge?: number;
+  };
+  /** Timeout of each request to the IdP, in milliseconds. @default 10000 */
+  timeoutMs?: number;
+  /** Largest accepted request body, in bytes. @default 8192 */
+  maxBodyBytes?: number;
+  /** The `fetch` used to reach the IdP. @default globalThis.fetch */
+  fetch?: typeof fetch;
+}
+
+/** A Web-standard request handler: usable as-is in Hono, Next.js route handlers, workers, Bun and Deno. */
+export type TokenProxy = (request: Request) => Promise<Response>;
+
+/** The header every react-sso request carries: requiring it forces a CORS preflight for any cross-origin sender. */
+export const PROXY_HEADER = "x-react-sso";
+
+const SECRET_PARAMS = ["client_secret", "client_assertion", "client_assertion_type"];
+const ALLOWED_PARAMS: Record<string, readonly string[]> = {
+  authorization_code: ["grant_type", "client_id", "code", "redirect_uri", "code_verifier"],
+  refresh_token: ["grant_type", "client_id", "scope", "refresh_token"],
+  logout: ["action", "client_id", "token"],
+};
+
+const isLoopback = (host: string) => host === "localhost" || host === "[::1]" || /^127(\.\d{1,3}){3}$/.test(host);
+
+function configError(field: string, expected: string): never {
+  throw new TypeError(`react-sso/server createTokenProxy: "${field}" ${expected}.`);
+}
+
+function checkUrl(field: string, value: unknown): URL {
+  let url: URL | undefined;
+  try {
+    url = typeof value === "string" ? new URL(value) : undefined;
+  } catch {
+    // reported below
+  }
+  if (!url || !(url.protocol === "https:" || (url.protocol === "http:" && isLoopback(url.hostname)))) {
+    return configError(field, "must be an https URL (http only for localhost)");
+  }
+  return url;
+}
+
+interface Upstream {
+  as: oauth.AuthorizationServer;
+  jwks: ReturnType<typeof createRemoteJWKSet> | undefined;
+}
+
+class Rejection extends Error {
+  constructor(
+    readonly status: number,
+    readonly error: string,
+    readonly description: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(description);
+  }
+}
+
+/**
+ * The backend half of react-sso: exchanges codes and refreshes tokens for the browser, adding
+ * the client secret, so the secret never reaches it. With the default cookie mode the refresh
+ * token never reaches JavaScript either.
+ *
+ * It speaks only `authorization_code` and `refresh_token` (plus `action=logout`), to the one
+ * configured IdP, for allowed Origins carrying the `X-React-SSO` header, for allowlisted redirect
+ * URIs, with small form bodies. Everything else gets an RFC 6749-shaped error and causes no
+ * request to the IdP.
+ */
+export function createTokenProxy(options: TokenProxyOptions): TokenProxy {
+  if (typeof options !== "object" || options === null) configError("options", "must be an object");
+  if (!options.issuer && !options.tokenEndpoint) configError("issuer", 'or "tokenEndpoint" is required');
+  const issuerUrl = options.issuer === undefined ? undefined : checkUrl("issuer", options.issuer);
+  for (const field of ["tokenEndpoint", "revocationEndpoint", "jwksUri"] as const) {
+    if (options[field] !== undefined) checkUrl(field, options[field]);
+  }
+  if (typeof options.clientId !== "string" || options.clientId === "") configError("clientId", "is required");
+  if (options.clientSecret !== undefined && (typeof options.clientSecret !== "string" || options.clientSecret === "")) {
+    configError("clientSecret", "must be a non-empty string (or omitted for a public client)");
+  }
+  const auth = options.clientAuthentication ?? "client_secret_basic";
+  if (auth !== "client_secret_basic" && auth !== "client_secret_post") {
+    configError("clientAuthentication", 'must be "client_secret_basic" or "client_secret_post"');
+  }
+  if (!Array.isArray(options.allowedOrigins) || options.allowedOrigins.length === 0) {
+    configError("allowedOrigins", 'must list the app origins, e.g. ["https://app.example.com"]');
+  }
+  for (const origin of options.allowedOrigins) {
+    if (checkUrl("allowedOrigins", origin).origin !== origin) {
+      configError("allowedOrigins", `must hold bare origins like "https://app.example.com" (got ${JSON.stringify(origin)})`);
+    }
+  }
+  if (!Array.isArray(options.redirectUris) || options.redirectUris.length === 0) {
+    configError("redirectUris", "must list the app's redirect URIs");
+  }
+  const mode = options.refreshToken ?? "cookie";
+  if (mode !== "cookie" && mode !== "passthrough") configError("refreshToken", 'must be "cookie" or "passthrough"');
+  const secrets = options.cookie?.secrets ?? [];
+  if (mode === "cookie" && (!Array.isArray(secrets) || secrets.length === 0 || secrets.some((s) => typeof s !== "string" || s.length < 32))) {
+    configError("cookie.secrets", "must hold at least one secret of 32 or more characters (cookie mode encrypts the refresh token with it)");
+  }
+  const maxAge = options.cookie?.maxAge ?? 7 * 24 * 3600;
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const maxBodyBytes = options.maxBodyBytes ?? 8192;
+  for (const [field, value] of [["cookie.maxAge", maxAge], ["timeoutMs", timeoutMs], ["maxBodyBytes", maxBodyBytes]] as const) {
+    if (typeof value !== "number" || !(value > 0)) configError(field, "must be a positive number");
+  }
+
+  const clientId = options.clientId;
+  const client: oauth.Client = { client_id: clientId };
+  const clientAuth = !options.clientSecret
+    ? oauth.None()
+    : auth === "client_secret_post"
+      ? oauth.ClientSecretPost(options.clientSecret)
+      : oauth.ClientSecretBasic(options.clientSecret);
+  const origins = new Set(options.allowedOrigins);
+  const redirectUris = new Set(options.redirectUris);
+  const doFetch = options.fetch ?? globalThis.fetch;
+  const keys = Promise.all(secrets.map(deriveKey));
+  // Plain http only when the operator configured a loopback http URL (checkUrl allows nothing else).
+  const insecure = [options.issuer, options.tokenEndpoint, options.revocationEndpoint, options.jwksUri].some((u) => u?.startsWith("http:"));
+
+  /** Every request to the IdP: our fetch, a timeout, and http only for loopback (checked above). */
+  function upstreamOptions() {
+    return {
+      signal: AbortSignal.timeout(timeoutMs),
+      [oauth.allowInsecureRequests]: insecure,
+      [oauth.customFetch]: (url: string, init: RequestInit) => doFetch(url, init),
+    };
+  }
+
+  let upstream: Promise<Upstream> | undefined;
+  function loadUpstream(): Promise<Upstream> {
+    upstream ??= (async () => {
+      let as: oauth.AuthorizationServer = { issuer: options.issuer ?? new URL(options.tokenEndpoint as string).origin };
+      if (issuerUrl) {
+        as = await oauth.processDiscoveryResponse(issuerUrl, await oauth.discoveryRequest(issuerUrl, upstreamOptions()));
+      }
+      as = {
+        ...as,
+        token_endpoint: options.tokenEndpoint ?? as.token_endpoint,
+        revocation_endpoint: options.revocationEndpoint ?? as.revocation_endpoint,
+        jwks_uri: options.jwksUri ?? as.jwks_uri,
+      };
+      if (!as.token_endpoint) throw new Rejection(502, "server_error", "The identity provider advertises no token endpoint.");
+      const jwks = as.jwks_uri
+        ? createRemoteJWKSet(new URL(as.jwks_uri), { timeoutDuration: timeoutMs, [joseFetch]: (url, init) => doFetch(url, init) })
+        : undefined;
+      return { as, jwks };
+    })();
+    // An IdP that is down now may be up for the next request.
+    upstream.catch(() => {
+      upstream = undefined;
+    });
+    return upstream;
+  }
+
+  function cookieAttributes(origin: string, lifetime: number) {
+    const secure = origin.startsWith("https:");
+    const base = options.cookie?.name ?? "react-sso-rt";
+    return { name: secure && !base.startsWith("__Host-") ? `__Host-${base}` : base, secure, maxAge: lifetime };
+  }
+
+  async function readForm(request: Request): Promise<URLSearchParams> {
+    const type = (request.headers.get("content-type") ?? "").split(";")[0]?.trim().toLowerCase();
+    if (type !== "application/x-www-form-urlencoded") {
+      throw new Rejection(415, "invalid_request", "The body must be application/x-www-form-urlencoded.");
+    }
+    const declared = Number(request.headers.get("content-length") ?? "0");
+    if (declared > maxBodyBytes) throw new Rejection(413, "invalid_request", `The body is larger than ${maxBodyBytes} bytes.`);
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    const reader = request.body?.getReader();
+    while (reader) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > maxBodyBytes) {
+        await reader.cancel();
+        throw new Rejection(413, "invalid_request", `The body is larger than ${maxBodyBytes} bytes.`);
+      }
+      chunks.push(value);
+    }
+    const bytes = new Uint8Array(size);
+    let offset = 0;
+    for (const chunk of chunks) {
+      bytes.set(chunk, offset);
+      offset += chunk.byteLength;
+    }
+    let text: string;
+    try {
+      text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    } catch {
+      throw new Rejection(400, "invalid_request", "The body is not valid UTF-8.");
+    }
+    const form = new URLSearchParams(text);
+    const seen = new Set<string>();
+    for (const name of form.keys()) {
+      if (seen.has(name)) throw new Rejection(400, "invalid_request", `The parameter "${name}" is repeated.`);
+      seen.add(name);
+    }
+    return form;
+  }
+
+  function checkParams(form: URLSearchParams, kind: string): void {
+    for (const name of form.keys()) {
+      if (SECRET_PARAMS.includes(name)) {
+        throw new Rejection(400, "invalid_request", `"${name}" must not come from the browser: the proxy authenticates the client itself.`);
+      }
+      if (!ALLOWED_PARAMS[kind]?.includes(name)) throw new Rejection(400, "invalid_request", `The parameter "${name}" is not accepted here.`);
+    }
+    const sentClientId = form.get("client_id");
+    if (sentClientId !== null && sentClientId !== clientId) throw new Rejection(401, "invalid_client", "This proxy serves another client_id.");
+  }
+
+  /** Relays an IdP answer, keeping its meaning: 4xx stays that 4xx (final), anything broken becomes 502/504 (transient). */
+  async function relay(response: Response): Promise<{ status: number; body: Record<string, unknown>; headers: Record<string, string> }> {
+    const text = await response.text().catch(() => "");
+    let json: unknown;
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      json = undefined;
+    }
+    const body = typeof json === "object" && json !== null && !Array.isArray(json) ? (json as Record<string, unknown>) : undefined;
+    const retryAfter = response.headers.get("retry-after");
+    if (response.status >= 200 && response.status < 300) {
+      if (!body || typeof body.access_token !== "string") {
+        throw new Rejection(502, "server_error", "The identity provider returned an invalid token response.");
+      }
+      return { status: 200, body, headers: {} };
+    }
+    if (response.status >= 400 && response.status < 500) {
+      if (body && typeof body.error === "string" && body.error !== "") {
+        const { error, error_description, error_uri } = body;
+        return { status: response.status, body: { error, error_description, error_uri }, headers: {} };
+      }
+      return {
+        status: response.status,
+        body: {
+          error: response.status === 401 ? "invalid_client" : "invalid_request",
+          error_description: `The identity provider answered HTTP ${response.status} without an OAuth error body.`,
+        },
+        headers: {},
+      };
+    }
+    throw new Rejection(
+      502,
+      "temporarily_unavailable",
+      `The identity provider answered HTTP ${response.status}; try again later.`,
+      retryAfter ? { "Retry-After": retryAfter } : {},
+    );
+  }
+
+  async function callIdp<T>(step: () => Promise<T>): Promise<T> {
+    try {
+      return await step();
+    } catch (err) {
+      if (err instanceof Rejection) throw err;
+      const timedOut = err instanceof Error && err.name === "TimeoutError";
+      throw new Rejection(
+        timedOut ? 504 : 502,
+        "temporarily_unavailable",
+        timedOut ? "The identity provider did not answer in time." : "The identity provider could not be reached.",
+      );
+    }
+  }
+
+  async function verifyIdToken(idToken: string, up: Upstream): Promise<void> {
+    try {
+      const { alg } = decodeProtectedHeader(idToken);
+      const key =
+        typeof alg === "string" && alg.startsWith("HS") && options.clientSecret
+          ? new TextEncoder().encode(options.clientSecret)
+          : up.jwks;
+      if (!key) throw new Error("no jwks_uri");
+      // jwtVerify never accepts alg "none"; the issuer, audience and expiry are checked here.
+      await jwtVerify(idToken, key as Parameters<typeof jwtVerify>[1], { issuer: up.as.issuer, audience: clientId });
+    } catch {
+      throw new Rejection(502, "server_error", "The identity provider returned an ID token that failed verification.");
+    }
+  }
+
+  /** The cookie lifetime: the configured bound, shortened to the refresh token's own expiry when the IdP states one. */
+  function lifetime(body: Record<string, unknown>, refreshToken: string): number {
+    let seconds = maxAge;
+    const stated = Number(body.refresh_expires_in);
+    if (stated > 0) seconds = Math.min(seconds, stated);
+    try {
+      const { exp } = decodeJwt(refreshToken);
+      if (typeof exp === "number") seconds = Math.min(seconds, exp - Math.floor(Date.now() / 1000));
+    } catch {
+      // Opaque refresh tokens carry no expiry of their own.
+    }
+    return seconds;
+  }
+
+  async function handle(request: Request, origin: string): Promise<{ status: number; body: Record<string, unknown>; headers: Record<string, string>; cookies: string[] }> {
+    const form = await readForm(request);
+    const action = form.get("action");
+    const grantType = form.get("grant_type");
+    const kind = action === "logout" && grantType === null ? "logout" : grantType ?? "";
+    if (!ALLOWED_PARAMS[kind]) {
+      throw new Rejection(400, "unsupported_grant_type", 'Only grant_type "authorization_code" and "refresh_token" (and action "logout") are accepted.');
+    }
+    checkParams(form, kind);
+    const cookieName = cookieAttributes(origin, 0).name;
+    const sealed = readCookie(request.headers.get("cookie"), cookieName);
+    const clearCookie = serializeCookie("", cookieAttributes(origin, 0));
+    const up = await callIdp(loadUpstream);
+
+    if (kind === "logout") {
+      const token = mode === "cookie" ? sealed && (await open(sealed, await keys, clientId)) : form.get("token");
+      if (token && up.as.revocation_endpoint) {
+        // Best effort (RFC 7009 §2.2): the cookie is cleared whatever the IdP says.
+        await oauth
+          .revocationRequest(up.as, client, clientAuth, token, { ...upstreamOptions(), additionalParameters: { token_type_hint: "refresh_token" } })
+          .then((r) => r.body?.cancel())
+          .catch(() => undefined);
+      }
+      return { status: 200, body: {}, headers: {}, cookies: mode === "cookie" ? [clearCookie] : [] };
+    }
+
+    const params = new URLSearchParams();
+    if (kind === "authorization_code") {
+      const redirectUri = form.get("redirect_uri");
+      if (!redirectUri || !redirectUris.has(redirectUri)) {
+        throw new Rejection(400, "invalid_request", "redirect_uri is missing or not one of the proxy's redirectUris.");
+      }
+      const code = form.get("code");
+      const verifier = form.get("code_verifier");
+      if (!code || !verifier) throw new Rejection(400, "invalid_request", "code and code_verifier (PKCE) are required.");
+      params.set("code", code);
+      params.set("redirect_uri", redirectUri);
+      params.set("code_verifier", verifier);
+    } else {
+      let refreshToken = form.get("refresh_token");
+      if (mode === "cookie") {
+        if (refreshToken !== null) throw new Rejection(400, "invalid_request", "In cookie mode the refresh token stays in its cookie; do not send it.");
+        refreshToken = sealed ? ((await open(sealed, await keys, clientId)) ?? null) : null;
+        if (!refreshToken) {
+          return {
+            status: 400,
+            body: { error: "invalid_grant", error_description: "There is no session to refresh: sign in again." },
+            headers: {},
+            cookies: sealed ? [clearCookie] : [],
+          };
+        }
+      }
+      if (!refreshToken) throw new Rejection(400, "invalid_request", "refresh_token is required.");
+      params.set("refresh_token", refreshToken);
+      const scope = form.get("scope");
+      if (scope) params.set("scope", scope);
+    }
+
+    const answer = await callIdp(async () =>
+      relay(await oauth.genericTokenEndpointRequest(up.as, client, clientAuth, kind, params, upstreamOptions())),
+    );
+    const cookies: string[] = [];
+    if (answer.status === 200) {
+      const idToken = answer.body.id_token;
+      if (typeof idToken === "string") await callIdp(() => verifyIdToken(idToken, up));
+      const rotated = answer.body.refresh_token;
+      if (mode === "cookie" && typeof rotated === "string" && rotated !== "") {
+        const seconds = lifetime(answer.body, rotated);
+        cookies.push(serializeCookie(await seal(rotated, (await keys)[0] as Uint8Array, clientId, seconds), cookieAttributes(origin, seconds)));
+        delete answer.body.refresh_token;
+        delete answer.body.refresh_expires_in;
+      }
+    } else if (mode === "cookie" && kind === "refresh_token" && answer.body.error === "invalid_grant") {
+      // The refresh token is dead at the IdP: the cookie holding it goes too.
+      cookies.push(clearCookie);
+    }
+    return { ...answer, cookies };
+  }
+
+  return async function tokenProxy(request: Request): Promise<Response> {
+    const origin = request.headers.get("origin");
+    const allowed = origin !== null && origins.has(origin);
+    const cors: Record<string, string> = allowed
+      ? { "Access-Control-Allow-Origin": origin, "Access-Control-Allow-Credentials": "true", Vary: "Origin" }
+      : { Vary: "Origin" };
+    const json = (status: number, body: Record<string, unknown>, headers: Record<string, string> = {}, cookies: string[] = []) => {
+      const h = new Headers({ "Content-Type": "application/json", "Cache-Control": "no-store", Pragma: "no-cache", ...cors, ...headers });
+      for (const cookie of cookies) h.append("Set-Cookie", cookie);
+      return new Response(JSON.stringify(body), { status, headers: h });
+    };
+    const reject = (r: Rejection) => json(r.status, { error: r.error, error_description: r.description }, r.headers);
+
+    if (request.method === "OPTIONS") {
+      const requested = (request.headers.get("access-control-request-headers") ?? "")
+        .split(",")
+        .map((h) => h.trim().toLowerCase())
+        .filter(Boolean);
+      if (!allowed || request.headers.get("access-control-request-method") !== "POST" || requested.some((h) => h !== "content-type" && h !== PROXY_HEADER)) {
+        return new Response(null, { status: 403, headers: { Vary: "Origin" } });
+      }
+      return new Response(null, {
+        status: 204,
+        headers: { ...cors, "Access-Control-Allow-Methods": "POST", "Access-Control-Allow-Headers": `Content-Type, ${PROXY_HEADER}`, "Access-Control-Max-Age": "600" },
+      });
+    }
+    if (request.method !== "POST") return reject(new Rejection(405, "invalid_request", "Only POST is accepted.", { Allow: "POST, OPTIONS" }));
+    if (!allowed) return reject(new Rejection(403, "access_denied", "This Origin is not allowed to use the token proxy."));
+    if (request.headers.get(PROXY_HEADER) !== "1") {
+      return reject(new Rejection(403, "access_denied", `The ${PROXY_HEADER} header is missing: requests must come from the react-sso client.`));
+    }
+    try {
+      const result = await handle(request, origin);
+      return json(result.status, result.body, result.headers, result.cookies);
+    } catch (err) {
+      if (err instanceof Rejection) return reject(err);
+      // Anything unexpected says nothing about its cause: it could hold a token or the secret.
+      return json(502, { error: "server_error", error_description: "The token proxy failed to reach the identity provider." });
+    }
+  };
+}

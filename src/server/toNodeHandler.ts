@@ -1,0 +1,63 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { Readable } from "node:stream";
+
+/** A node:http request as Express and others hand it over, possibly with a body already parsed. */
+type NodeRequest = IncomingMessage & { body?: unknown; _body?: boolean };
+
+function bodyOf(req: NodeRequest): BodyInit | undefined {
+  if (req.method === "GET" || req.method === "HEAD") return undefined;
+  // body-parser (express.urlencoded() and friends) marks the bodies it consumed with `_body`.
+  const parsed = req._body === true ? req.body : undefined;
+  if (typeof parsed === "string") return parsed;
+  if (parsed instanceof Uint8Array) return new TextDecoder().decode(parsed);
+  if (typeof parsed === "object" && parsed !== null) {
+    const form = new URLSearchParams();
+    // Repeated names come back as arrays and are re-sent repeated, so the proxy still refuses them.
+    for (const [name, value] of Object.entries(parsed)) {
+      for (const item of Array.isArray(value) ? value : [value]) form.append(name, String(item));
+    }
+    return form.toString();
+  }
+  return Readable.toWeb(req) as ReadableStream<Uint8Array>;
+}
+
+/**
+ * Adapts a Web-standard handler (such as {@link createTokenProxy}'s) to `node:http`, Express and
+ * Fastify. The request URL is only informative: nothing in it, nor in `Host` or `X-Forwarded-*`,
+ * changes where the proxy sends requests.
+ */
+export function toNodeHandler(
+  handler: (request: Request) => Promise<Response>,
+): (req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void) => Promise<void> {
+  return async (req, res, next) => {
+    try {
+      const headers = new Headers();
+      for (const [name, value] of Object.entries(req.headers)) {
+        if (value === undefined) continue;
+        for (const item of Array.isArray(value) ? value : [value]) headers.append(name, item);
+      }
+      const body = bodyOf(req as NodeRequest);
+      // A rebuilt body has its own length.
+      if (!(body instanceof ReadableStream)) headers.delete("content-length");
+      const request = new Request(new URL(req.url ?? "/", "http://localhost"), {
+        method: req.method,
+        headers,
+        body,
+        // Required by Node's fetch for a streamed body.
+        ...(body instanceof ReadableStream ? { duplex: "half" } : {}),
+      } as RequestInit);
+      const response = await handler(request);
+      res.statusCode = response.status;
+      for (const [name, value] of response.headers) {
+        if (name !== "set-cookie") res.setHeader(name, value);
+      }
+      const cookies = response.headers.getSetCookie();
+      if (cookies.length > 0) res.setHeader("Set-Cookie", cookies);
+      res.end(Buffer.from(await response.arrayBuffer()));
+    } catch (err) {
+      if (next) return next(err);
+      res.statusCode = 500;
+      res.end();
+    }
+  };
+}
