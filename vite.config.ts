@@ -1,7 +1,7 @@
 import { defineConfig } from "vitest/config";
 
 // Everything the package depends on stays an import: the app's bundler dedupes it.
-const external = [/^react($|\/)/, /^react-dom($|\/)/, "oauth4webapi"];
+const external = [/^react($|\/)/, /^react-dom($|\/)/, "oauth4webapi", "jose", /^node:/];
 
 export default defineConfig({
   oxc: { jsx: { runtime: "automatic" } },
@@ -12,7 +12,7 @@ export default defineConfig({
     minify: false,
     target: "es2022",
     lib: {
-      entry: { index: "src/react/index.ts", core: "src/core/index.ts" },
+      entry: { index: "src/react/index.ts", core: "src/core/index.ts", server: "src/server/index.ts" },
       formats: ["es"],
     },
     rolldownOptions: {
@@ -51,6 +51,17 @@ export default defineConfig({
           // One IdP serves every file, and tests count the requests it sees.
           fileParallelism: false,
           testTimeout: 20_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: "e2e",
+          include: ["test/e2e/**/*.test.ts"],
+          environment: "node",
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+          fileParallelism: false,
         },
       },
     ],

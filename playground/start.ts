@@ -101,7 +101,9 @@ export async function startPlayground(options: PlaygroundOptions = {}): Promise<
         "import.meta.env.VITE_SSO_SCOPE": JSON.stringify(options.sso?.scope ?? "openid profile email offline_access"),
       },
       // Same origin for the app, the token proxy and the API: the refresh-token cookie stays first-party.
-      server: { host, port: appPort, strictPort: true, proxy: { "/auth": backend.url, "/api": backend.url } },
+      // cors: false, because Vite's default CORS policy would answer for any localhost origin in
+      // front of the proxy, which has its own (allowedOrigins only).
+      server: { host, port: appPort, strictPort: true, cors: false, proxy: { "/auth": backend.url, "/api": backend.url } },
     });
     await vite.listen();
     closers.push(() => vite.close());

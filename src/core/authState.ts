@@ -31,7 +31,6 @@ export interface AuthSnapshot {
 
 export type AuthEvent =
   | { type: "restored"; user: AuthUser | null }
-  | { type: "started" }
   | { type: "signedIn"; user: AuthUser }
   | { type: "refreshed"; user: AuthUser }
   | { type: "failed"; error: AuthError }
@@ -66,8 +65,6 @@ export function reduce(state: AuthSnapshot, event: AuthEvent): AuthSnapshot {
   switch (event.type) {
     case "restored":
       return next(state, event.user ? "authenticated" : "unauthenticated", event.user, null);
-    case "started":
-      return next(state, "loading", state.user, null);
     case "signedIn":
     case "refreshed":
       // sameUser() keeps the old user object when a refresh changed no claim: no re-render.

@@ -114,7 +114,8 @@ export interface ResolvedConfig {
 
 /** Parameters the SDK owns: letting an app set them would silently break PKCE, state or nonce. */
 export const RESERVED_PARAMS: ReadonlySet<string> = new Set(
-  "client_id redirect_uri response_type response_mode scope state nonce code_challenge code_challenge_method".split(" "),
+  // request and request_uri too: a request object (RFC 9101) would replace all of the others.
+  "client_id redirect_uri response_type response_mode scope state nonce code_challenge code_challenge_method request request_uri".split(" "),
 );
 
 const FIELDS = new Set(
@@ -149,10 +150,14 @@ function url(field: string, value: unknown, customScheme = false): string {
   }
   if (!parsed) return fail(field, "must be an absolute URL such as https://sso.example.com", value);
   const { protocol } = parsed;
-  if (protocol === "http:" ? !isLoopback(parsed.hostname) : protocol !== "https:" && !customScheme) {
+  // RFC 8252 §7.1: a native app's private-use scheme is a reverse domain name, which rules out
+  // javascript:, data: and file:.
+  const nativeScheme = customScheme && protocol.includes(".");
+  if (protocol === "http:" ? !isLoopback(parsed.hostname) : protocol !== "https:" && !nativeScheme) {
     fail(field, "must use https (http only for localhost and 127.0.0.1)", value);
   }
-  if (parsed.hash) fail(field, "must not contain a fragment (#…)", value);
+  if ((value as string).includes("#")) fail(field, "must not contain a fragment (#…)", value);
+  if (parsed.username || parsed.password) fail(field, "must not contain user:password@", value);
   return value as string;
 }
 
@@ -201,13 +206,15 @@ export function resolveConfig(input: AuthConfig): ResolvedConfig {
   for (const key of Object.keys(c)) {
     if (FIELDS.has(key)) continue;
     const camel = key.replace(/_(\w)/g, (_, ch: string) => ch.toUpperCase());
-    fail(key, `is not a react-sso option${FIELDS.has(camel) ? ` (did you mean "${camel}"?)` : ""}`);
+    fail(key.slice(0, 40), `is not a react-sso option${FIELDS.has(camel) ? ` (did you mean "${camel}"?)` : ""}`);
   }
 
   const authority = url("authority", text("authority", c.authority));
+  // RFC 8414 §2: an issuer has no query or fragment.
+  if (new URL(authority).search) fail("authority", "must not contain a query (?…): it is the issuer identifier", authority);
   const tokenProxy = c.tokenProxy === undefined ? undefined : text("tokenProxy", c.tokenProxy);
   // A path on the app's own origin is the usual proxy; anything else must be a full URL.
-  if (tokenProxy !== undefined && !/^\/(?![/\\])/.test(tokenProxy)) url("tokenProxy", tokenProxy);
+  if (tokenProxy !== undefined && !/^\/(?![/\\])[^#]*$/.test(tokenProxy)) url("tokenProxy", tokenProxy);
 
   let endpoints: AuthEndpoints | undefined;
   if (c.endpoints !== undefined) {
@@ -230,7 +237,10 @@ export function resolveConfig(input: AuthConfig): ResolvedConfig {
   const responseMode = c.responseMode ?? "query";
   if (responseMode !== "query" && responseMode !== "fragment") fail("responseMode", 'must be "query" or "fragment"', responseMode);
   const timeoutMs = c.timeoutMs ?? 10_000;
-  if (typeof timeoutMs !== "number" || !(timeoutMs > 0)) fail("timeoutMs", "must be a positive number of milliseconds", timeoutMs);
+  // AbortSignal.timeout() takes whole milliseconds up to 2^31 - 1.
+  if (!Number.isInteger(timeoutMs) || (timeoutMs as number) < 1 || (timeoutMs as number) > 2 ** 31 - 1) {
+    fail("timeoutMs", "must be a whole number of milliseconds between 1 and 2147483647", timeoutMs);
+  }
   for (const fn of ["fetch", "openUrl"]) {
     if (c[fn] !== undefined && typeof c[fn] !== "function") fail(fn, "must be a function", c[fn]);
   }
@@ -248,7 +258,7 @@ export function resolveConfig(input: AuthConfig): ResolvedConfig {
     postLogoutRedirectUri: c.postLogoutRedirectUri === undefined ? undefined : url("postLogoutRedirectUri", c.postLogoutRedirectUri, true),
     extraAuthorizeParams: stringRecord("extraAuthorizeParams", c.extraAuthorizeParams),
     responseMode,
-    timeoutMs,
+    timeoutMs: timeoutMs as number,
     fetch: c.fetch as typeof fetch | undefined,
     openUrl: c.openUrl as ((url: string) => void) | undefined,
   };

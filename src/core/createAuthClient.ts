@@ -300,15 +300,15 @@ export function createAuthClient(config: AuthConfig): AuthClient {
 
   async function login(options: LoginOptions = {}): Promise<void> {
     start();
+    // A programming error, not a failed login: thrown as is, without changing the status.
+    const extra = { ...cfg.extraAuthorizeParams, ...stringRecord("login({ extraParams })", options.extraParams) };
     if (leaving) return;
     pendingLogin ??= (async () => {
       try {
-        const extra = { ...cfg.extraAuthorizeParams, ...stringRecord("login({ extraParams })", options.extraParams) };
         const here = window.location;
-        const returnTo = sanitizeReturnTo(
-          options.returnTo ?? (isCallbackUrl(here.href) ? "/" : here.pathname + here.search + here.hash),
-          origin(),
-        );
+        // Coming back to the callback page itself would find nothing to complete there.
+        const onCallbackPage = here.origin + here.pathname === new URL(cfg.redirectUri).origin + new URL(cfg.redirectUri).pathname;
+        const returnTo = sanitizeReturnTo(options.returnTo ?? (onCallbackPage ? "/" : here.pathname + here.search + here.hash), origin());
         const as = await authorizationServer();
         const verifier = oauth.generateRandomCodeVerifier();
         const state = oauth.generateRandomState();

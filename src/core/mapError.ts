@@ -8,6 +8,8 @@ const PROXY_STATUSES = new Set([403, 404, 405, 413, 415]);
 export function parseRetryAfter(value: string | null | undefined, now = Date.now()): number | undefined {
   if (!value) return undefined;
   if (/^\s*\d+\s*$/.test(value)) return Number(value);
+  // Otherwise only an HTTP-date (RFC 9110 §10.2.3), which always names a month or a weekday.
+  if (!/[a-z]{3}/i.test(value)) return undefined;
   const date = Date.parse(value);
   return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - now) / 1000));
 }
@@ -73,7 +75,7 @@ export async function mapError(err: unknown, who: string, viaProxy = false): Pro
     const cause = safeCause(err);
     const detail = (err as { cause?: unknown }).cause;
     if (detail instanceof Response && !detail.ok) {
-      return httpFailure(detail, who, viaProxy, detail.status < 500 ? await lenientOAuthBody(detail) : undefined, cause);
+      return httpFailure(detail, who, viaProxy, await lenientOAuthBody(detail), cause);
     }
     const claim = typeof detail === "object" && detail !== null ? (detail as { claim?: unknown }).claim : undefined;
     if (claim === "iss") {
@@ -87,5 +89,5 @@ export async function mapError(err: unknown, who: string, viaProxy = false): Pro
     }
     return new AuthError(AuthErrorCode.InvalidResponse, `${who} sent an invalid response: ${err.message}.`, { cause });
   }
-  return new AuthError(AuthErrorCode.InvalidResponse, `${who}: unexpected failure.`, { cause: err });
+  return new AuthError(AuthErrorCode.InvalidResponse, `${who}: unexpected failure.`, { cause: err instanceof Error ? safeCause(err) : undefined });
 }

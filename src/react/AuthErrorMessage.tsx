@@ -14,7 +14,8 @@ export function AuthErrorMessage({ error }: { error: AuthError }): ReactNode {
       </p>
       {/* The IdP's error_description is rendered as text, never as HTML. */}
       <p>{error.message}</p>
-      <button type="button" onClick={() => void client.login({ returnTo: "/" }).catch(() => undefined)}>
+      {/* Back to the current page after signing in; from the callback page, to "/". */}
+      <button type="button" onClick={() => void client.login().catch(() => undefined)}>
         Try again
       </button>
     </div>

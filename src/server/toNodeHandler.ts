@@ -53,7 +53,7 @@ export function toNodeHandler(
       }
       const cookies = response.headers.getSetCookie();
       if (cookies.length > 0) res.setHeader("Set-Cookie", cookies);
-      res.end(Buffer.from(await response.arrayBuffer()));
+      res.end(new Uint8Array(await response.arrayBuffer()));
     } catch (err) {
       if (next) return next(err);
       res.statusCode = 500;

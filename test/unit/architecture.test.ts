@@ -1,0 +1,131 @@
+// @vitest-environment node
+import { readdirSync, readFileSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
+import { build } from "esbuild";
+import { describe, expect, it, vi } from "vitest";
+
+const reactLoads = vi.hoisted(() => ({ count: 0 }));
+// Any import of "react" by the core would run this factory; the core must work without it.
+vi.mock("react", () => {
+  reactLoads.count++;
+  return {};
+});
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+const CORE = join(ROOT, "src/core");
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory() ? filesUnder(join(dir, entry.name)) : /\.(ts|tsx|js|mjs)$/.test(entry.name) ? [join(dir, entry.name)] : [],
+  );
+}
+
+/** Every module specifier in a source text: static imports and re-exports, import(), require(). */
+function specifiers(source: string): string[] {
+  const found: string[] = [];
+  const patterns = [
+    /\b(?:import|export)\s+(?:type\s+)?(?:[\w*{}\s,$]+?\s+from\s+)?["']([^"']+)["']/g,
+    /\bimport\s*\(\s*["']([^"']+)["']\s*\)/g,
+    /\brequire\s*\(\s*["']([^"']+)["']\s*\)/g,
+  ];
+  for (const pattern of patterns) for (const match of source.matchAll(pattern)) found.push(match[1] as string);
+  return found;
+}
+
+/** Why `specifier`, imported by `file` in src/core, breaks the one-way rule; undefined when it does not. */
+function violation(file: string, specifier: string): string | undefined {
+  if (/^react(-dom)?($|\/)/.test(specifier)) return `imports ${specifier}`;
+  if (specifier.startsWith(".")) {
+    const target = resolve(dirname(file), specifier);
+    if (relative(CORE, target).startsWith("..")) return `imports ${relative(ROOT, target)}, outside src/core`;
+  }
+  return undefined;
+}
+
+describe("the core runs without React", () => {
+  it("imports and creates a client with react mocked away, never loading it", async () => {
+    const core = await import("../../src/core/index.js");
+    const client = core.createAuthClient({
+      authority: "https://sso.example.com",
+      clientId: "spa",
+      redirectUri: "https://app.example.com/callback",
+    });
+    expect(client.getSnapshot().status).toBe("loading");
+    await expect(client.getAccessToken()).rejects.toMatchObject({ code: "login_required" });
+    expect(reactLoads.count).toBe(0);
+  });
+
+  it("(the mock is in place: importing react gives the empty module)", async () => {
+    const react = await import("react");
+    expect(Object.keys(react).filter((key) => key !== "default")).toEqual([]);
+    expect(reactLoads.count).toBe(1);
+  });
+});
+
+describe("imports point one way", () => {
+  const files = filesUnder(CORE);
+
+  it("finds the core's files", () => {
+    expect(files.map((file) => relative(CORE, file))).toEqual(expect.arrayContaining(["index.ts", "createAuthClient.ts", "config.ts"]));
+  });
+
+  it('no file under src/core imports "react", "react-dom" or anything outside src/core', () => {
+    const problems = files.flatMap((file) =>
+      specifiers(readFileSync(file, "utf8")).flatMap((specifier) => {
+        const why = violation(file, specifier);
+        return why === undefined ? [] : [`${relative(ROOT, file)} ${why}`];
+      }),
+    );
+    expect(problems).toEqual([]);
+  });
+
+  it("(the check catches each kind of forbidden import)", () => {
+    const file = join(CORE, "example.ts");
+    const source = [
+      'import { useState } from "react";',
+      'import type { Root } from "react-dom/client";',
+      'export { OAuthProvider } from "../react/OAuthProvider.js";',
+      'const lazy = import("react-dom");',
+      'import { reduce } from "./authState.js";',
+      'import * as oauth from "oauth4webapi";',
+    ].join("\n");
+    const bad = specifiers(source).filter((specifier) => violation(file, specifier) !== undefined);
+    expect(bad).toEqual(["react", "react-dom/client", "../react/OAuthProvider.js", "react-dom"]);
+  });
+});
+
+/** Minified, bundled with its dependencies except React, then gzipped at level 9: what an app ships. */
+async function gzippedSize(entry: string): Promise<number> {
+  const result = await build({
+    entryPoints: [join(ROOT, entry)],
+    bundle: true,
+    minify: true,
+    format: "esm",
+    write: false,
+    external: ["react", "react-dom", "react/jsx-runtime"],
+    platform: "browser",
+    logLevel: "silent",
+  });
+  const output = result.outputFiles[0];
+  if (!output) throw new Error(`esbuild produced nothing for ${entry}`);
+  return gzipSync(output.contents, { level: 9 }).length;
+}
+
+// KB as esbuild and bundlephobia count them: 1 KB = 1024 bytes.
+const KB = 1024;
+
+describe("size budget (esbuild minify + gzip -9, React external, oauth4webapi included)", () => {
+  it("the React entry, engine included, stays within 15 KB", async () => {
+    const size = await gzippedSize("src/react/index.ts");
+    console.log(`size budget: react-sso is ${size} bytes min+gzip (budget ${15 * KB})`);
+    expect(size).toBeLessThanOrEqual(15 * KB);
+  });
+
+  it("the framework-free core stays within 14 KB", async () => {
+    const size = await gzippedSize("src/core/index.ts");
+    console.log(`size budget: react-sso/core is ${size} bytes min+gzip (budget ${14 * KB})`);
+    expect(size).toBeLessThanOrEqual(14 * KB);
+  });
+});
