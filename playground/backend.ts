@@ -55,7 +55,7 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
     cookie: { secrets: [options.cookieSecret] },
   });
   const proxyHandler = toNodeHandler(proxy);
-  const userinfo = fetch(`${options.issuer}/.well-known/openid-configuration`)
+  const userinfo = fetch(`${options.issuer.replace(/\/$/, "")}/.well-known/openid-configuration`)
     .then((r) => r.json() as Promise<{ userinfo_endpoint: string }>)
     .then((doc) => doc.userinfo_endpoint);
   userinfo.catch(() => undefined);

@@ -2,12 +2,14 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { Readable } from "node:stream";
 
 /** A node:http request as Express and others hand it over, possibly with a body already parsed. */
-type NodeRequest = IncomingMessage & { body?: unknown; _body?: boolean };
+type NodeRequest = IncomingMessage & { body?: unknown };
 
 function bodyOf(req: NodeRequest): BodyInit | undefined {
   if (req.method === "GET" || req.method === "HEAD") return undefined;
-  // body-parser (express.urlencoded() and friends) marks the bodies it consumed with `_body`.
-  const parsed = req._body === true ? req.body : undefined;
+  // Still readable: nobody has read the body, so stream it. Otherwise a body parser
+  // (express.urlencoded() and friends) consumed it, and its result is all there is.
+  if (req.readable && !req.readableEnded) return Readable.toWeb(req) as ReadableStream<Uint8Array>;
+  const parsed = req.body;
   if (typeof parsed === "string") return parsed;
   if (parsed instanceof Uint8Array) return new TextDecoder().decode(parsed);
   if (typeof parsed === "object" && parsed !== null) {
@@ -18,7 +20,7 @@ function bodyOf(req: NodeRequest): BodyInit | undefined {
     }
     return form.toString();
   }
-  return Readable.toWeb(req) as ReadableStream<Uint8Array>;
+  return undefined;
 }
 
 /**
