@@ -9,7 +9,11 @@ export interface TokenProxyOptions {
    * (read once, then cached). Either this or `tokenEndpoint` is required.
    */
   issuer?: string;
-  /** The IdP's token endpoint, for servers without discovery (overrides the discovered one). */
+  /**
+   * The IdP's token endpoint, for servers without discovery (it also overrides a discovered one).
+   * With `tokenEndpoint` and `jwksUri` both set, no discovery request is made. ID tokens are
+   * verified against `issuer` and the JWKS: without an issuer, an ID token is refused.
+   */
   tokenEndpoint?: string;
   /** The revocation endpoint (RFC 7009), used at logout. @default the discovered one */
   revocationEndpoint?: string;
@@ -63,11 +67,12 @@ export type TokenProxy = (request: Request) => Promise<Response>;
 export const PROXY_HEADER = "x-react-sso";
 
 const SECRET_PARAMS = ["client_secret", "client_assertion", "client_assertion_type"];
-const ALLOWED_PARAMS: Record<string, readonly string[]> = {
-  authorization_code: ["grant_type", "client_id", "code", "redirect_uri", "code_verifier"],
-  refresh_token: ["grant_type", "client_id", "scope", "refresh_token"],
-  logout: ["action", "client_id", "token"],
-};
+// A Map, not an object literal: "constructor" or "__proto__" must not pass for a grant type.
+const ALLOWED_PARAMS = new Map<string, readonly string[]>([
+  ["authorization_code", ["grant_type", "client_id", "code", "redirect_uri", "code_verifier"]],
+  ["refresh_token", ["grant_type", "client_id", "scope", "refresh_token"]],
+  ["logout", ["action", "client_id", "token"]],
+]);
 
 const isLoopback = (host: string) => host === "localhost" || host === "[::1]" || /^127(\.\d{1,3}){3}$/.test(host);
 
@@ -91,6 +96,8 @@ function checkUrl(field: string, value: unknown): URL {
 interface Upstream {
   as: oauth.AuthorizationServer;
   jwks: ReturnType<typeof createRemoteJWKSet> | undefined;
+  /** The `iss` an ID token must carry: the configured or discovered issuer, never a guess. */
+  issuer: string | undefined;
 }
 
 class Rejection extends Error {
@@ -140,6 +147,7 @@ export function createTokenProxy(options: TokenProxyOptions): TokenProxy {
   if (!Array.isArray(options.redirectUris) || options.redirectUris.length === 0) {
     configError("redirectUris", "must list the app's redirect URIs");
   }
+  for (const uri of options.redirectUris) checkUrl("redirectUris", uri);
   const mode = options.refreshToken ?? "cookie";
   if (mode !== "cookie" && mode !== "passthrough") configError("refreshToken", 'must be "cookie" or "passthrough"');
   const secrets = options.cookie?.secrets ?? [];
@@ -149,8 +157,9 @@ export function createTokenProxy(options: TokenProxyOptions): TokenProxy {
   const maxAge = options.cookie?.maxAge ?? 7 * 24 * 3600;
   const timeoutMs = options.timeoutMs ?? 10_000;
   const maxBodyBytes = options.maxBodyBytes ?? 8192;
+  // Whole numbers that timers and Max-Age accept (AbortSignal.timeout takes at most 2^31 - 1 ms).
   for (const [field, value] of [["cookie.maxAge", maxAge], ["timeoutMs", timeoutMs], ["maxBodyBytes", maxBodyBytes]] as const) {
-    if (typeof value !== "number" || !(value > 0)) configError(field, "must be a positive number");
+    if (!Number.isInteger(value) || value < 1 || value > 2 ** 31 - 1) configError(field, "must be a whole number between 1 and 2147483647");
   }
 
   const clientId = options.clientId;
@@ -179,8 +188,11 @@ export function createTokenProxy(options: TokenProxyOptions): TokenProxy {
   let upstream: Promise<Upstream> | undefined;
   function loadUpstream(): Promise<Upstream> {
     upstream ??= (async () => {
+      // oauth4webapi wants an issuer even when only the token endpoint is known; that stand-in is
+      // never used to check an ID token (see verifyIdToken).
       let as: oauth.AuthorizationServer = { issuer: options.issuer ?? new URL(options.tokenEndpoint as string).origin };
-      if (issuerUrl) {
+      // Discovery only fills in what is not configured: with tokenEndpoint and jwksUri given, none is made.
+      if (issuerUrl && (!options.tokenEndpoint || !options.jwksUri)) {
         as = await oauth.processDiscoveryResponse(issuerUrl, await oauth.discoveryRequest(issuerUrl, upstreamOptions()));
       }
       as = {
@@ -190,10 +202,18 @@ export function createTokenProxy(options: TokenProxyOptions): TokenProxy {
         jwks_uri: options.jwksUri ?? as.jwks_uri,
       };
       if (!as.token_endpoint) throw new Rejection(502, "server_error", "The identity provider advertises no token endpoint.");
+      // The client secret goes to these: a discovery document gets the same https rule as the options.
+      for (const endpoint of [as.token_endpoint, as.revocation_endpoint, as.jwks_uri]) {
+        try {
+          if (endpoint !== undefined) checkUrl("discovered endpoint", endpoint);
+        } catch {
+          throw new Rejection(502, "server_error", "The identity provider advertises an endpoint that is not https.");
+        }
+      }
       const jwks = as.jwks_uri
         ? createRemoteJWKSet(new URL(as.jwks_uri), { timeoutDuration: timeoutMs, [joseFetch]: (url, init) => doFetch(url, init) })
         : undefined;
-      return { as, jwks };
+      return { as, jwks, issuer: options.issuer === undefined ? undefined : as.issuer };
     })();
     // An IdP that is down now may be up for the next request.
     upstream.catch(() => {
@@ -202,10 +222,13 @@ export function createTokenProxy(options: TokenProxyOptions): TokenProxy {
     return upstream;
   }
 
+  const baseName = (options.cookie?.name ?? "react-sso-rt").replace(/^__Host-/, "");
+  if (!/^[\w!#$%&'*+.^`|~-]+$/.test(baseName)) configError("cookie.name", "must be a cookie name token (RFC 6265)");
+
+  /** `__Host-` (with Secure) over https; browsers refuse that prefix on plain http, where it is left out. */
   function cookieAttributes(origin: string, lifetime: number) {
     const secure = origin.startsWith("https:");
-    const base = options.cookie?.name ?? "react-sso-rt";
-    return { name: secure && !base.startsWith("__Host-") ? `__Host-${base}` : base, secure, maxAge: lifetime };
+    return { name: secure ? `__Host-${baseName}` : baseName, secure, maxAge: lifetime };
   }
 
   async function readForm(request: Request): Promise<URLSearchParams> {
@@ -242,8 +265,10 @@ export function createTokenProxy(options: TokenProxyOptions): TokenProxy {
     }
     const form = new URLSearchParams(text);
     const seen = new Set<string>();
-    for (const name of form.keys()) {
+    for (const [name, value] of form) {
       if (seen.has(name)) throw new Rejection(400, "invalid_request", `The parameter "${name}" is repeated.`);
+      // Percent-encoded bytes that are not UTF-8 decode to U+FFFD: refused like raw ones.
+      if ((name + value).includes("\uFFFD")) throw new Rejection(400, "invalid_request", "The body is not valid UTF-8.");
       seen.add(name);
     }
     return form;
@@ -254,7 +279,7 @@ export function createTokenProxy(options: TokenProxyOptions): TokenProxy {
       if (SECRET_PARAMS.includes(name)) {
         throw new Rejection(400, "invalid_request", `"${name}" must not come from the browser: the proxy authenticates the client itself.`);
       }
-      if (!ALLOWED_PARAMS[kind]?.includes(name)) throw new Rejection(400, "invalid_request", `The parameter "${name}" is not accepted here.`);
+      if (!ALLOWED_PARAMS.get(kind)?.includes(name)) throw new Rejection(400, "invalid_request", `The parameter "${name}" is not accepted here.`);
     }
     const sentClientId = form.get("client_id");
     if (sentClientId !== null && sentClientId !== clientId) throw new Rejection(401, "invalid_client", "This proxy serves another client_id.");
@@ -278,9 +303,11 @@ export function createTokenProxy(options: TokenProxyOptions): TokenProxy {
       return { status: 200, body, headers: {} };
     }
     if (response.status >= 400 && response.status < 500) {
-      if (body && typeof body.error === "string" && body.error !== "") {
-        const { error, error_description, error_uri } = body;
-        return { status: response.status, body: { error, error_description, error_uri }, headers: {} };
+      const headers: Record<string, string> = retryAfter ? { "Retry-After": retryAfter } : {};
+      // RFC 6749 §5.2 character sets; anything else is not relayed into the browser.
+      if (body && typeof body.error === "string" && /^[\x20\x21\x23-\x5b\x5d-\x7e]{1,100}$/.test(body.error)) {
+        const description = typeof body.error_description === "string" ? body.error_description.replace(/[^\x20\x21\x23-\x5b\x5d-\x7e]/g, " ").slice(0, 300) : undefined;
+        return { status: response.status, body: { error: body.error, error_description: description }, headers };
       }
       return {
         status: response.status,
@@ -288,7 +315,7 @@ export function createTokenProxy(options: TokenProxyOptions): TokenProxy {
           error: response.status === 401 ? "invalid_client" : "invalid_request",
           error_description: `The identity provider answered HTTP ${response.status} without an OAuth error body.`,
         },
-        headers: {},
+        headers,
       };
     }
     throw new Rejection(
@@ -320,9 +347,13 @@ export function createTokenProxy(options: TokenProxyOptions): TokenProxy {
         typeof alg === "string" && alg.startsWith("HS") && options.clientSecret
           ? new TextEncoder().encode(options.clientSecret)
           : up.jwks;
-      if (!key) throw new Error("no jwks_uri");
-      // jwtVerify never accepts alg "none"; the issuer, audience and expiry are checked here.
-      await jwtVerify(idToken, key as Parameters<typeof jwtVerify>[1], { issuer: up.as.issuer, audience: clientId });
+      if (!key || !up.issuer) throw new Error("set issuer and jwksUri to verify ID tokens");
+      // jwtVerify never accepts alg "none"; OIDC Core §2 requires iss, sub, aud, exp and iat.
+      await jwtVerify(idToken, key as Parameters<typeof jwtVerify>[1], {
+        issuer: up.issuer,
+        audience: clientId,
+        requiredClaims: ["iss", "sub", "aud", "exp", "iat"],
+      });
     } catch {
       throw new Rejection(502, "server_error", "The identity provider returned an ID token that failed verification.");
     }
@@ -347,19 +378,18 @@ export function createTokenProxy(options: TokenProxyOptions): TokenProxy {
     const action = form.get("action");
     const grantType = form.get("grant_type");
     const kind = action === "logout" && grantType === null ? "logout" : grantType ?? "";
-    if (!ALLOWED_PARAMS[kind]) {
+    if (!ALLOWED_PARAMS.has(kind)) {
       throw new Rejection(400, "unsupported_grant_type", 'Only grant_type "authorization_code" and "refresh_token" (and action "logout") are accepted.');
     }
     checkParams(form, kind);
-    const cookieName = cookieAttributes(origin, 0).name;
-    const sealed = readCookie(request.headers.get("cookie"), cookieName);
+    const sealed = readCookie(request.headers.get("cookie"), cookieAttributes(origin, 0).name);
     const clearCookie = serializeCookie("", cookieAttributes(origin, 0));
-    const up = await callIdp(loadUpstream);
 
     if (kind === "logout") {
       const token = mode === "cookie" ? sealed && (await open(sealed, await keys, clientId)) : form.get("token");
-      if (token && up.as.revocation_endpoint) {
-        // Best effort (RFC 7009 §2.2): the cookie is cleared whatever the IdP says.
+      // Best effort (RFC 7009 §2.2): the cookie is cleared whatever the IdP says, even when it is down.
+      const up = token ? await loadUpstream().catch(() => undefined) : undefined;
+      if (token && up?.as.revocation_endpoint) {
         await oauth
           .revocationRequest(up.as, client, clientAuth, token, { ...upstreamOptions(), additionalParameters: { token_type_hint: "refresh_token" } })
           .then((r) => r.body?.cancel())
@@ -368,6 +398,7 @@ export function createTokenProxy(options: TokenProxyOptions): TokenProxy {
       return { status: 200, body: {}, headers: {}, cookies: mode === "cookie" ? [clearCookie] : [] };
     }
 
+    // Everything that can be refused here is refused before the IdP is asked anything.
     const params = new URLSearchParams();
     if (kind === "authorization_code") {
       const redirectUri = form.get("redirect_uri");
@@ -399,6 +430,7 @@ export function createTokenProxy(options: TokenProxyOptions): TokenProxy {
       const scope = form.get("scope");
       if (scope) params.set("scope", scope);
     }
+    const up = await callIdp(loadUpstream);
 
     const answer = await callIdp(async () =>
       relay(await oauth.genericTokenEndpointRequest(up.as, client, clientAuth, kind, params, upstreamOptions())),
@@ -408,9 +440,14 @@ export function createTokenProxy(options: TokenProxyOptions): TokenProxy {
       const idToken = answer.body.id_token;
       if (typeof idToken === "string") await callIdp(() => verifyIdToken(idToken, up));
       const rotated = answer.body.refresh_token;
-      if (mode === "cookie" && typeof rotated === "string" && rotated !== "") {
-        const seconds = lifetime(answer.body, rotated);
-        cookies.push(serializeCookie(await seal(rotated, (await keys)[0] as Uint8Array, clientId, seconds), cookieAttributes(origin, seconds)));
+      if (mode === "cookie") {
+        if (typeof rotated === "string" && rotated !== "") {
+          const seconds = lifetime(answer.body, rotated);
+          cookies.push(serializeCookie(await seal(rotated, (await keys)[0] as Uint8Array, clientId, seconds), cookieAttributes(origin, seconds)));
+        } else if (kind === "authorization_code" && sealed) {
+          // A new sign-in without a refresh token must not leave the previous session's behind.
+          cookies.push(clearCookie);
+        }
         delete answer.body.refresh_token;
         delete answer.body.refresh_expires_in;
       }
@@ -425,7 +462,7 @@ export function createTokenProxy(options: TokenProxyOptions): TokenProxy {
     const origin = request.headers.get("origin");
     const allowed = origin !== null && origins.has(origin);
     const cors: Record<string, string> = allowed
-      ? { "Access-Control-Allow-Origin": origin, "Access-Control-Allow-Credentials": "true", Vary: "Origin" }
+      ? { "Access-Control-Allow-Origin": origin, "Access-Control-Allow-Credentials": "true", "Access-Control-Expose-Headers": "Retry-After", Vary: "Origin" }
       : { Vary: "Origin" };
     const json = (status: number, body: Record<string, unknown>, headers: Record<string, string> = {}, cookies: string[] = []) => {
       const h = new Headers({ "Content-Type": "application/json", "Cache-Control": "no-store", Pragma: "no-cache", ...cors, ...headers });

@@ -11,7 +11,8 @@ function bodyOf(req: NodeRequest): BodyInit | undefined {
   if (req.readable && !req.readableEnded) return Readable.toWeb(req) as ReadableStream<Uint8Array>;
   const parsed = req.body;
   if (typeof parsed === "string") return parsed;
-  if (parsed instanceof Uint8Array) return new TextDecoder().decode(parsed);
+  // Raw bytes stay bytes, so the proxy's own UTF-8 check still applies.
+  if (parsed instanceof Uint8Array) return new Blob([new Uint8Array(parsed)]);
   if (typeof parsed === "object" && parsed !== null) {
     const form = new URLSearchParams();
     // Repeated names come back as arrays and are re-sent repeated, so the proxy still refuses them.
