@@ -1,3 +1,47 @@
+/** The shape of {@link AuthErrorCode}: one constant per code, named in PascalCase. */
+export interface AuthErrorCodes {
+  /** The configuration (or the IdP's discovery document) is wrong; the message names the field. */
+  readonly Config: "config";
+  /** The callback's `state` is missing or matches no login started in this browser. */
+  readonly StateMismatch: "state_mismatch";
+  /** The callback's `iss` (RFC 9207) or the ID token's `iss` is not the configured issuer. */
+  readonly IssuerMismatch: "issuer_mismatch";
+  /** This callback URL was already processed: the code is never exchanged twice. */
+  readonly CallbackReplayed: "callback_replayed";
+  /** The URL is not a well-formed authorization response (duplicated or implicit-flow parameters). */
+  readonly InvalidCallback: "invalid_callback";
+  /** The ID token failed validation (nonce, audience, expiry, subject). */
+  readonly InvalidIdToken: "invalid_id_token";
+  /** A server answered with something that is not a valid OAuth response (HTML, garbage JSON). */
+  readonly InvalidResponse: "invalid_response";
+  /** The IdP or the token proxy could not be reached, or did not answer in time. */
+  readonly Network: "network";
+  /** The app's token proxy refused the request (origin, method, route): check its configuration. */
+  readonly ProxyRejected: "proxy_rejected";
+  /** There is no session: call `login()`. */
+  readonly LoginRequired: "login_required";
+  /** The session ended at the IdP (refresh token revoked, expired or reused): sign in again. */
+  readonly SessionExpired: "session_expired";
+  /** An OAuth error code from the IdP that none of the constants here names; see `error`. */
+  readonly IdpError: "idp_error";
+  readonly InvalidRequest: "invalid_request";
+  readonly UnauthorizedClient: "unauthorized_client";
+  readonly AccessDenied: "access_denied";
+  readonly UnsupportedResponseType: "unsupported_response_type";
+  readonly InvalidScope: "invalid_scope";
+  readonly ServerError: "server_error";
+  readonly TemporarilyUnavailable: "temporarily_unavailable";
+  readonly InvalidClient: "invalid_client";
+  readonly InvalidGrant: "invalid_grant";
+  readonly UnsupportedGrantType: "unsupported_grant_type";
+  readonly InteractionRequired: "interaction_required";
+  readonly ConsentRequired: "consent_required";
+  readonly AccountSelectionRequired: "account_selection_required";
+}
+
+// One list, shipped once: the constants are derived from it ("state_mismatch" -> StateMismatch).
+const CODES = "config state_mismatch issuer_mismatch callback_replayed invalid_callback invalid_id_token invalid_response network proxy_rejected login_required session_expired idp_error invalid_request unauthorized_client access_denied unsupported_response_type invalid_scope server_error temporarily_unavailable invalid_client invalid_grant unsupported_grant_type interaction_required consent_required account_selection_required".split(" ");
+
 /**
  * Stable error codes carried by every {@link AuthError}. Compare against these constants (or
  * their string values) rather than against messages, which may change.
@@ -7,50 +51,14 @@
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-5.2 token errors
  * @see https://openid.net/specs/openid-connect-core-1_0.html#AuthError OpenID Connect errors
  */
-export const AuthErrorCode = {
-  /** The configuration (or the IdP's discovery document) is wrong; the message names the field. */
-  Config: "config",
-  /** The callback's `state` is missing or matches no login started in this browser. */
-  StateMismatch: "state_mismatch",
-  /** The callback's `iss` (RFC 9207) or the ID token's `iss` is not the configured issuer. */
-  IssuerMismatch: "issuer_mismatch",
-  /** This callback URL was already processed: the code is never exchanged twice. */
-  CallbackReplayed: "callback_replayed",
-  /** The URL is not a well-formed authorization response (duplicated or implicit-flow parameters). */
-  InvalidCallback: "invalid_callback",
-  /** The ID token failed validation (nonce, audience, expiry, subject). */
-  InvalidIdToken: "invalid_id_token",
-  /** A server answered with something that is not a valid OAuth response (HTML, garbage JSON). */
-  InvalidResponse: "invalid_response",
-  /** The IdP or the token proxy could not be reached, or did not answer in time. */
-  Network: "network",
-  /** The app's token proxy refused the request (origin, method, route): check its configuration. */
-  ProxyRejected: "proxy_rejected",
-  /** There is no session: call `login()`. */
-  LoginRequired: "login_required",
-  /** The session ended at the IdP (refresh token revoked, expired or reused): sign in again. */
-  SessionExpired: "session_expired",
-  /** An OAuth error code from the IdP that none of the constants here names; see `error`. */
-  IdpError: "idp_error",
-  InvalidRequest: "invalid_request",
-  UnauthorizedClient: "unauthorized_client",
-  AccessDenied: "access_denied",
-  UnsupportedResponseType: "unsupported_response_type",
-  InvalidScope: "invalid_scope",
-  ServerError: "server_error",
-  TemporarilyUnavailable: "temporarily_unavailable",
-  InvalidClient: "invalid_client",
-  InvalidGrant: "invalid_grant",
-  UnsupportedGrantType: "unsupported_grant_type",
-  InteractionRequired: "interaction_required",
-  ConsentRequired: "consent_required",
-  AccountSelectionRequired: "account_selection_required",
-} as const;
+export const AuthErrorCode: AuthErrorCodes = Object.freeze(
+  Object.fromEntries(CODES.map((code) => [code.replace(/(?:^|_)(\w)/g, (_, c: string) => c.toUpperCase()), code])),
+) as unknown as AuthErrorCodes;
 
 /** One of the {@link AuthErrorCode} values. */
-export type AuthErrorCode = (typeof AuthErrorCode)[keyof typeof AuthErrorCode];
+export type AuthErrorCode = AuthErrorCodes[keyof AuthErrorCodes];
 
-const KNOWN_CODES: ReadonlySet<string> = new Set(Object.values(AuthErrorCode));
+const KNOWN_CODES: ReadonlySet<string> = new Set(CODES);
 
 /** Details attached to an {@link AuthError}. */
 export interface AuthErrorOptions {
@@ -126,7 +134,7 @@ export function oauthError(
   const code = codeFromOAuthError(fields.error);
   const message =
     code === AuthErrorCode.AccessDenied
-      ? `${where}: access was denied${description ? ` (${description})` : ""}. The user cancelled or is not allowed to sign in.`
+      ? `${where}: access was denied${description ? ` (${description})` : ""}.`
       : `${where} answered "${fields.error.slice(0, 100)}"${description ? `: ${description}` : ""}.`;
   return new AuthError(code, message, {
     ...extra,

@@ -38,20 +38,12 @@ export type AuthEvent =
 
 export const LOADING: AuthSnapshot = Object.freeze({ status: "loading", user: null, error: null });
 
-function sameValue(a: unknown, b: unknown): boolean {
-  if (Object.is(a, b)) return true;
-  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  const ka = Object.keys(a);
-  const kb = Object.keys(b);
-  if (ka.length !== kb.length) return false;
-  return ka.every((k) => Object.hasOwn(b, k) && sameValue((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
-}
-
+/**
+ * Claims are JSON from the ID token, so comparing their serialisation is exact; an IdP that
+ * reorders them costs one render, never a missed change.
+ */
 export function sameUser(a: AuthUser | null, b: AuthUser | null): boolean {
-  if (a === b) return true;
-  if (a === null || b === null) return false;
-  return a.sub === b.sub && sameValue(a.scopes, b.scopes) && sameValue(a.claims, b.claims);
+  return a === b || (a !== null && b !== null && JSON.stringify([a.sub, a.scopes, a.claims]) === JSON.stringify([b.sub, b.scopes, b.claims]));
 }
 
 function next(state: AuthSnapshot, status: AuthStatus, user: AuthUser | null, error: AuthError | null): AuthSnapshot {

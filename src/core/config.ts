@@ -148,13 +148,13 @@ function url(field: string, value: unknown, customScheme = false): string {
   } catch {
     // reported below
   }
-  if (!parsed) return fail(field, "must be an absolute URL such as https://sso.example.com", value);
+  if (!parsed) return fail(field, "must be an absolute URL", value);
   const { protocol } = parsed;
   // RFC 8252 §7.1: a native app's private-use scheme is a reverse domain name, which rules out
   // javascript:, data: and file:.
   const nativeScheme = customScheme && protocol.includes(".");
   if (protocol === "http:" ? !isLoopback(parsed.hostname) : protocol !== "https:" && !nativeScheme) {
-    fail(field, "must use https (http only for localhost and 127.0.0.1)", value);
+    fail(field, "must use https (http only for localhost)", value);
   }
   if ((value as string).includes("#")) fail(field, "must not contain a fragment (#…)", value);
   if (parsed.username || parsed.password) fail(field, "must not contain user:password@", value);
@@ -170,13 +170,13 @@ function normalizeScope(value: unknown): string {
   if (value === undefined) return "openid";
   const list = typeof value === "string" ? [value] : Array.isArray(value) ? (value as unknown[]) : [];
   if (list.length === 0 || list.some((s) => typeof s !== "string")) {
-    fail("scope", 'must be a space-separated string or an array of strings, e.g. "openid profile"', value);
+    fail("scope", "must be a string or an array of strings", value);
   }
   const parts = (list as string[]).flatMap((s) => s.split(" ")).filter(Boolean);
   if (parts.length === 0) fail("scope", "must name at least one scope", value);
   // RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
   const bad = parts.find((s) => !/^[\x21\x23-\x5b\x5d-\x7e]+$/.test(s));
-  if (bad !== undefined) fail("scope", "has a character RFC 6749 §3.3 does not allow", bad);
+  if (bad !== undefined) fail("scope", "has a character RFC 6749 does not allow", bad);
   return [...new Set(parts)].join(" ");
 }
 
@@ -201,7 +201,7 @@ export function stringRecord(field: string, value: unknown): Readonly<Record<str
  * naming the first wrong field and what it expected.
  */
 export function resolveConfig(input: AuthConfig): ResolvedConfig {
-  if (typeof input !== "object" || input === null) fail("config", "must be an object with authority, clientId and redirectUri", input);
+  if (typeof input !== "object" || input === null) fail("config", "must be an object", input);
   const c = input as unknown as Record<string, unknown>;
   for (const key of Object.keys(c)) {
     if (FIELDS.has(key)) continue;
@@ -211,7 +211,7 @@ export function resolveConfig(input: AuthConfig): ResolvedConfig {
 
   const authority = url("authority", text("authority", c.authority));
   // RFC 8414 §2: an issuer has no query or fragment.
-  if (new URL(authority).search) fail("authority", "must not contain a query (?…): it is the issuer identifier", authority);
+  if (new URL(authority).search) fail("authority", "must not contain a query (?…)", authority);
   const tokenProxy = c.tokenProxy === undefined ? undefined : text("tokenProxy", c.tokenProxy);
   // A path on the app's own origin is the usual proxy; anything else must be a full URL.
   if (tokenProxy !== undefined && !/^\/(?![/\\])[^#]*$/.test(tokenProxy)) url("tokenProxy", tokenProxy);
@@ -221,8 +221,8 @@ export function resolveConfig(input: AuthConfig): ResolvedConfig {
     const e = c.endpoints as Record<string, unknown> | null;
     if (typeof e !== "object" || e === null) fail("endpoints", "must be an object of URLs", e);
     const unknownKey = Object.keys(e).find((k) => !(ENDPOINTS as readonly string[]).includes(k));
-    if (unknownKey !== undefined) fail(`endpoints.${unknownKey}`, `is not an endpoint (use ${ENDPOINTS.join(", ")})`);
-    if (e.token === undefined && tokenProxy === undefined) fail("endpoints.token", "is required when there is no tokenProxy");
+    if (unknownKey !== undefined) fail(`endpoints.${unknownKey}`, `is not one of ${ENDPOINTS.join(", ")}`);
+    if (e.token === undefined && tokenProxy === undefined) fail("endpoints.token", "is required without tokenProxy");
     endpoints = { authorization: url("endpoints.authorization", e.authorization) };
     for (const name of ENDPOINTS.slice(1)) {
       if (e[name] !== undefined) endpoints[name] = url(`endpoints.${name}`, e[name]);
@@ -232,14 +232,14 @@ export function resolveConfig(input: AuthConfig): ResolvedConfig {
   // With a proxy holding the refresh token in its cookie, no token needs to survive a reload in web storage.
   const storage = c.storage ?? (tokenProxy === undefined ? "session" : "memory");
   if (storage !== "memory" && storage !== "session" && storage !== "local" && !isStorage(storage)) {
-    fail("storage", 'must be "memory", "session", "local" or an object with getItem, setItem and removeItem', storage);
+    fail("storage", 'must be "memory", "session", "local" or a Storage', storage);
   }
   const responseMode = c.responseMode ?? "query";
   if (responseMode !== "query" && responseMode !== "fragment") fail("responseMode", 'must be "query" or "fragment"', responseMode);
   const timeoutMs = c.timeoutMs ?? 10_000;
   // AbortSignal.timeout() takes whole milliseconds up to 2^31 - 1.
   if (!Number.isInteger(timeoutMs) || (timeoutMs as number) < 1 || (timeoutMs as number) > 2 ** 31 - 1) {
-    fail("timeoutMs", "must be a whole number of milliseconds between 1 and 2147483647", timeoutMs);
+    fail("timeoutMs", "must be a whole number of milliseconds", timeoutMs);
   }
   for (const fn of ["fetch", "openUrl"]) {
     if (c[fn] !== undefined && typeof c[fn] !== "function") fail(fn, "must be a function", c[fn]);

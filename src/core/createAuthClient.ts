@@ -31,17 +31,28 @@ export interface LogoutOptions {
   local?: boolean;
 }
 
+/** Options of {@link AuthClient.getAccessToken}. */
+export interface TokenOptions {
+  /**
+   * Refresh first when the token expires within this many seconds.
+   * @default 60
+   */
+  minValidity?: number;
+  /** Refresh even when the token looks valid, e.g. after the API rejected it. @default false */
+  forceRefresh?: boolean;
+}
+
 /** What {@link AuthClient.on} listeners receive. Times are epoch milliseconds. */
 export interface AuthEvents {
-  /** A session began in this page: after a login, or restored through the token proxy's cookie. */
+  /** A session began in this page: after a login, a restore through the token proxy, or a sign-in in another tab. */
   signedIn: { user: AuthUser; expiresAt: number | undefined };
-  /** The access token was refreshed. */
+  /** The access token was refreshed (here or in another tab). */
   refreshed: { user: AuthUser; expiresAt: number | undefined };
   /** The session ended, whatever the reason. */
   signedOut: Record<string, never>;
-  /** The IdP refused a refresh: the session is over (followed by `signedOut`). */
+  /** The IdP refused a refresh: the session is over in every tab (followed by `signedOut`). */
   sessionExpired: { error: AuthError };
-  /** Something failed: a login, a callback, a refresh. */
+  /** Something failed: a login, a callback, a refresh (transient failures are retried). */
   error: { error: AuthError };
 }
 
@@ -57,11 +68,19 @@ export interface AuthClient {
    */
   handleCallback(url?: string): Promise<string>;
   /**
-   * The current access token, refreshed first when it expires within 60 seconds. Rejects with
-   * code `login_required` when nobody is signed in; never redirects by itself.
+   * The current access token, refreshed first when it expires within `minValidity` seconds.
+   * Any number of concurrent calls, in any number of tabs, share one refresh. Rejects with code
+   * `login_required` when nobody is signed in; it never redirects by itself.
    */
-  getAccessToken(): Promise<string>;
-  /** Ends the session here and, unless `local`, at the IdP (RP-initiated logout) when it has an end-session endpoint. */
+  getAccessToken(options?: TokenOptions): Promise<string>;
+  /**
+   * `fetch` with `Authorization: Bearer <access token>`. On a 401 whose `WWW-Authenticate` says
+   * `error="invalid_token"` it refreshes once and retries once, unless the body is a stream that
+   * cannot be sent twice.
+   * @see https://www.rfc-editor.org/rfc/rfc6750#section-3.1
+   */
+  authFetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
+  /** Ends the session in every tab and, unless `local`, at the IdP (RP-initiated logout) when it has an end-session endpoint. */
   logout(options?: LogoutOptions): Promise<void>;
   /** Calls `listener` after every change of {@link AuthClient.getSnapshot}. Returns the unsubscribe function. */
   subscribe(listener: () => void): () => void;
@@ -82,21 +101,24 @@ interface Transaction {
   created: number;
 }
 
-const LEEWAY_MS = 60_000;
-const TX_PREFIX = "react-sso.tx.";
+/** What tabs tell each other: the session they now hold, or that it ended. */
+type TabMessage = { session: Session } | { out: true; expired?: boolean };
+
+const TX = "react-sso.tx.";
 const TX_MAX_AGE_MS = 15 * 60_000;
-const CONSUMED_KEY = "react-sso.consumed";
+const CONSUMED = "react-sso.consumed";
 const CALLBACK_PARAMS = ["code", "state", "iss", "session_state", "error", "error_description", "error_uri"];
 /** Only the implicit and hybrid flows put these in a redirect; react-sso refuses them. */
 const IMPLICIT_PARAMS = ["access_token", "id_token", "token"];
+/** Retries of a refresh that failed transiently: 1 s, 2 s, 4 s… up to 30 s, then wait for a reason to try again. */
+const RETRY_BASE_MS = 1000;
+const RETRY_MAX_MS = 30_000;
+const RETRY_ATTEMPTS = 6;
 
-function origin(): string {
-  return globalThis.location?.origin ?? "null";
-}
-
-function userOf(session: Session): AuthUser {
-  return Object.freeze({ sub: session.sub, claims: session.claims, scopes: session.scopes });
-}
+const origin = (): string => globalThis.location?.origin ?? "null";
+const userOf = (s: Session): AuthUser => Object.freeze({ sub: s.sub, claims: s.claims, scopes: s.scopes });
+const expired = (message: string, cause?: AuthError): AuthError =>
+  new AuthError(AuthErrorCode.SessionExpired, message, cause && { cause, status: cause.status, error: cause.error, errorDescription: cause.errorDescription });
 
 function fail(code: AuthErrorCode, message: string): never {
   throw new AuthError(code, message);
@@ -108,18 +130,20 @@ function fail(code: AuthErrorCode, message: string): never {
  */
 export function createAuthClient(config: AuthConfig): AuthClient {
   const cfg = resolveConfig(config);
-  const openid = cfg.openid;
   const viaProxy = cfg.tokenProxy !== undefined;
   const tokenWho = viaProxy ? "The token proxy" : "The IdP's token endpoint";
-  const storageKey = `react-sso.session:${cfg.authority}:${cfg.clientId}`;
-  /** Set while the proxy's cookie holds a session: tells a reload (or a new tab) that restoring is worth a request. */
-  const hintKey = `react-sso.proxy-session:${cfg.authority}:${cfg.clientId}`;
+  const id = `${cfg.authority}:${cfg.clientId}`;
+  const sessionKey = `react-sso.session:${id}`;
+  /** Set while the proxy's cookie holds a session: tells a reload or a new tab that restoring is worth a request. */
+  const hintKey = `react-sso.proxy-session:${id}`;
   const client: oauth.Client = { client_id: cfg.clientId };
+  const doFetch = (input: RequestInfo | URL, init?: RequestInit) => (cfg.fetch ?? globalThis.fetch)(input, init);
 
   let started = false;
   let storage: StorageLike | undefined;
-  let txStorage: Storage | StorageLike | undefined;
-  let sharedStorage: StorageLike | undefined;
+  let txStorage: StorageLike | undefined;
+  let hints: StorageLike | undefined;
+  let channel: BroadcastChannel | undefined;
   let session: Session | undefined;
   let snapshot: AuthSnapshot = LOADING;
   const listeners = new Set<() => void>();
@@ -132,10 +156,11 @@ export function createAuthClient(config: AuthConfig): AuthClient {
   /** Set once the browser is on its way to the IdP: the page is leaving, so no second login. */
   let leaving = false;
   let refreshing: Promise<Session> | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let attempts = 0;
 
   /** Options for every oauth4webapi request: our fetch, a timeout, the proxy's header and cookies. */
   function requestOptions(url: string | undefined, toProxy: boolean, who: string) {
-    const doFetch = cfg.fetch ?? globalThis.fetch;
     return {
       signal: AbortSignal.timeout(cfg.timeoutMs),
       // http is accepted for loopback hosts (config enforces it) and for a same-origin proxy in development.
@@ -148,11 +173,7 @@ export function createAuthClient(config: AuthConfig): AuthClient {
           return await doFetch(input, { ...init, credentials: toProxy ? "include" : "omit" });
         } catch (cause) {
           const late = (cause as Error | undefined)?.name === "TimeoutError";
-          throw new AuthError(
-            AuthErrorCode.Network,
-            `${who} ${late ? `did not answer within ${cfg.timeoutMs} ms` : "could not be reached"}. Check the connection and that the server is up.`,
-            { cause },
-          );
+          throw new AuthError(AuthErrorCode.Network, `${who} ${late ? `did not answer within ${cfg.timeoutMs} ms` : "could not be reached"}.`, { cause });
         }
       },
     };
@@ -178,13 +199,58 @@ export function createAuthClient(config: AuthConfig): AuthClient {
     }
   }
 
-  function setSession(next: Session | undefined): void {
+  /** A failure worth showing: published on the snapshot and to `error` listeners. */
+  function report(error: AuthError): AuthError {
+    dispatch({ type: "failed", error });
+    emit("error", { error });
+    return error;
+  }
+
+  const post = (message: TabMessage) => channel?.postMessage(message);
+
+  /** Installs a session in this tab: state, storage, the refresh timer, events, and (unless it came from one) the other tabs. */
+  function adopt(next: Session, fromTab = false): Session {
+    const before = session;
     session = next;
-    if (!storage) return;
-    if (next) writeJson(storage, storageKey, next);
-    else storage.removeItem(storageKey);
-    if (next && viaProxy && !next.refreshToken) sharedStorage?.setItem(hintKey, "1");
-    else if (!next) sharedStorage?.removeItem(hintKey);
+    if (storage) writeJson(storage, sessionKey, next);
+    if (viaProxy && !next.refreshToken) hints?.setItem(hintKey, "1");
+    if (!fromTab) post({ session: next });
+    attempts = 0;
+    schedule();
+    dispatch({ type: before ? "refreshed" : "signedIn", user: userOf(next) });
+    emit(before ? "refreshed" : "signedIn", { user: userOf(next), expiresAt: next.expiresAt });
+    return next;
+  }
+
+  function endSession(error?: AuthError, fromTab = false): void {
+    const had = session !== undefined;
+    session = undefined;
+    storage?.removeItem(sessionKey);
+    hints?.removeItem(hintKey);
+    clearTimeout(timer);
+    if (!fromTab) post({ out: true, expired: error?.code === AuthErrorCode.SessionExpired });
+    dispatch({ type: "signedOut", error });
+    if (error?.code === AuthErrorCode.SessionExpired) emit("sessionExpired", { error });
+    if (had) emit("signedOut", {});
+  }
+
+  const canRefresh = (s: Session) => s.refreshToken !== undefined || viaProxy;
+  const validFor = (s: Session, ms: number) => s.expiresAt === undefined || s.expiresAt - Date.now() > ms;
+
+  /** Refresh ahead of expiry while the page is open; sleep and hidden tabs are caught by `wake`. */
+  function schedule(delay?: number): void {
+    clearTimeout(timer);
+    const current = session;
+    if (!current || !canRefresh(current) || current.expiresAt === undefined) return;
+    const due = delay ?? current.expiresAt - 60_000 - Date.now();
+    timer = setTimeout(() => void refresh(current).catch(() => undefined), Math.min(Math.max(due, 0), 2 ** 31 - 1));
+  }
+
+  /** Timers do not run while the machine sleeps and are throttled in hidden tabs: check again when it matters. */
+  function wake(): void {
+    if (session && document.visibilityState !== "hidden" && canRefresh(session) && !validFor(session, 60_000)) {
+      void refresh(session).catch(() => undefined);
+    }
   }
 
   function isCallbackUrl(href: string): boolean {
@@ -200,40 +266,33 @@ export function createAuthClient(config: AuthConfig): AuthClient {
     started = true;
     storage = resolveStorage(cfg.storage);
     txStorage = webStorage("session");
-    sharedStorage = webStorage("local");
-    const stored = readSession(readJson(storage, storageKey));
-    const usable = stored && (stored.expiresAt === undefined || stored.expiresAt > Date.now() || stored.refreshToken);
-    session = usable ? stored : undefined;
-    if (stored && !usable) storage.removeItem(storageKey);
+    hints = webStorage("local");
+    const stored = readSession(readJson(storage, sessionKey));
+    session = stored && (canRefresh(stored) || validFor(stored, 0)) ? stored : undefined;
+    if (stored && !session) storage.removeItem(sessionKey);
+
+    if (typeof BroadcastChannel === "function") {
+      channel = new BroadcastChannel(`react-sso:${id}`);
+      channel.onmessage = ({ data }: MessageEvent<TabMessage>) => {
+        if ("session" in data) adopt(data.session, true);
+        else if (session) endSession(data.expired ? expired("The session ended in another tab.") : undefined, true);
+      };
+    }
+    document.addEventListener("visibilitychange", wake);
+    for (const event of ["online", "focus"]) window.addEventListener(event, wake);
     // Back from the IdP through the back/forward cache: the page did not leave after all.
     window.addEventListener("pageshow", (event) => {
       if (event.persisted) leaving = false;
     });
+    schedule();
     if (isCallbackUrl(window.location.href)) {
       // Stay "loading" until the callback settles, so that no guard sees "unauthenticated" and logs in again.
       snapshot = Object.freeze({ status: "loading", user: session ? userOf(session) : null, error: null });
-      return;
-    }
-    if (!session && viaProxy && sharedStorage.getItem(hintKey)) {
+    } else if (!session && viaProxy && hints.getItem(hintKey)) {
       // The session lives in the proxy's cookie: one refresh through the proxy brings it back.
-      snapshot = LOADING;
-      settling = restore();
-      return;
-    }
-    dispatch({ type: "restored", user: session ? userOf(session) : null });
-  }
-
-  async function restore(): Promise<void> {
-    try {
-      const next = await tokenRequest(undefined);
-      setSession(next);
-      dispatch({ type: "restored", user: userOf(next) });
-      emit("signedIn", { user: userOf(next), expiresAt: next.expiresAt });
-    } catch (err) {
-      const error = await mapError(err, tokenWho, viaProxy);
-      // No cookie, or a dead one: simply nobody signed in. Only a transient failure is worth showing.
-      if (error.transient) report(error);
-      else endSession();
+      settling = refresh(undefined).catch(() => undefined);
+    } else {
+      dispatch({ type: "restored", user: session ? userOf(session) : null });
     }
   }
 
@@ -245,40 +304,19 @@ export function createAuthClient(config: AuthConfig): AuthClient {
 
   function authorizationServer(): Promise<oauth.AuthorizationServer> {
     server ??= (async () => {
-      let as: oauth.AuthorizationServer;
       const e = cfg.endpoints;
-      if (e) {
-        as = {
-          issuer: cfg.authority,
-          authorization_endpoint: e.authorization,
-          token_endpoint: e.token,
-          end_session_endpoint: e.endSession,
-          revocation_endpoint: e.revocation,
-          userinfo_endpoint: e.userinfo,
-        };
-      } else {
-        const issuer = new URL(cfg.authority);
-        const who = "The IdP's discovery document";
-        try {
-          as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, requestOptions(cfg.authority, false, who)));
-        } catch (err) {
-          if (err instanceof oauth.OperationProcessingError && err.code === oauth.JSON_ATTRIBUTE_COMPARISON) {
-            fail(AuthErrorCode.Config, `${who} names another issuer than "authority" (${cfg.authority}): set authority to the IdP's issuer exactly.`);
+      let as: oauth.AuthorizationServer = e
+        ? {
+            issuer: cfg.authority,
+            authorization_endpoint: e.authorization,
+            token_endpoint: e.token,
+            end_session_endpoint: e.endSession,
+            revocation_endpoint: e.revocation,
+            userinfo_endpoint: e.userinfo,
           }
-          const error = await mapError(err, who);
-          if (error.status !== undefined && error.status < 500) {
-            fail(AuthErrorCode.Config, `${who} at ${cfg.authority}/.well-known/openid-configuration answered HTTP ${error.status}: check "authority", or set "endpoints" for a server without discovery.`);
-          }
-          throw error;
-        }
-        const methods = as.code_challenge_methods_supported;
-        // RFC 8414 lets servers omit the list; a list without S256 would mean a downgrade, which we refuse.
-        if (Array.isArray(methods) && !methods.includes("S256")) {
-          fail(AuthErrorCode.Config, 'The IdP does not support PKCE with S256; react-sso never falls back to "plain".');
-        }
-      }
+        : await discover();
       if (cfg.tokenProxy) as = { ...as, token_endpoint: new URL(cfg.tokenProxy, origin()).href };
-      if (!as.token_endpoint) fail(AuthErrorCode.Config, 'The IdP advertises no token endpoint: set "tokenProxy" or "endpoints.token".');
+      if (!as.token_endpoint) fail(AuthErrorCode.Config, 'The IdP has no token endpoint: set "tokenProxy".');
       return as;
     })();
     // A failed discovery (IdP down) is not cached: the next call tries again.
@@ -288,14 +326,24 @@ export function createAuthClient(config: AuthConfig): AuthClient {
     return server;
   }
 
-  function removeStaleTransactions(storageArea: Storage | StorageLike): void {
-    if (!("length" in storageArea) || typeof storageArea.key !== "function") return;
-    for (let i = storageArea.length - 1; i >= 0; i--) {
-      const key = storageArea.key(i);
-      if (!key?.startsWith(TX_PREFIX)) continue;
-      const tx = readJson(storageArea, key) as Partial<Transaction> | undefined;
-      if (!tx || typeof tx.created !== "number" || Date.now() - tx.created > TX_MAX_AGE_MS) storageArea.removeItem(key);
+  async function discover(): Promise<oauth.AuthorizationServer> {
+    const issuer = new URL(cfg.authority);
+    const who = "The IdP's discovery document";
+    let as: oauth.AuthorizationServer;
+    try {
+      as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, requestOptions(cfg.authority, false, who)));
+    } catch (err) {
+      const error = await mapError(err, who);
+      throw error.status !== undefined && error.status < 500
+        ? new AuthError(AuthErrorCode.Config, `${who} answered HTTP ${error.status}: check "authority", or set "endpoints".`, { status: error.status })
+        : error;
     }
+    const methods = as.code_challenge_methods_supported;
+    // RFC 8414 lets servers omit the list; a list without S256 would mean a downgrade, which we refuse.
+    if (Array.isArray(methods) && !methods.includes("S256")) {
+      fail(AuthErrorCode.Config, "The IdP does not support PKCE S256, and react-sso never downgrades.");
+    }
+    return as;
   }
 
   async function login(options: LoginOptions = {}): Promise<void> {
@@ -306,38 +354,45 @@ export function createAuthClient(config: AuthConfig): AuthClient {
     pendingLogin ??= (async () => {
       try {
         const here = window.location;
+        const redirect = new URL(cfg.redirectUri);
         // Coming back to the callback page itself would find nothing to complete there.
-        const onCallbackPage = here.origin + here.pathname === new URL(cfg.redirectUri).origin + new URL(cfg.redirectUri).pathname;
-        const returnTo = sanitizeReturnTo(options.returnTo ?? (onCallbackPage ? "/" : here.pathname + here.search + here.hash), origin());
+        const current = here.origin + here.pathname === redirect.origin + redirect.pathname ? "/" : here.pathname + here.search + here.hash;
         const as = await authorizationServer();
         const verifier = oauth.generateRandomCodeVerifier();
         const state = oauth.generateRandomState();
-        const nonce = openid ? oauth.generateRandomNonce() : undefined;
-        const url = new URL(as.authorization_endpoint ?? fail(AuthErrorCode.Config, "The IdP advertises no authorization endpoint."));
+        const nonce = cfg.openid ? oauth.generateRandomNonce() : undefined;
+        const url = new URL(as.authorization_endpoint ?? fail(AuthErrorCode.Config, "The IdP has no authorization endpoint."));
         const params = url.searchParams;
-        for (const [key, value] of Object.entries(extra)) params.set(key, value);
-        params.set("client_id", cfg.clientId);
-        params.set("redirect_uri", cfg.redirectUri);
-        params.set("response_type", "code");
-        params.set("scope", cfg.scope);
-        params.set("state", state);
-        params.set("code_challenge", await oauth.calculatePKCECodeChallenge(verifier));
-        params.set("code_challenge_method", "S256");
-        if (nonce) params.set("nonce", nonce);
-        if (cfg.responseMode === "fragment") params.set("response_mode", "fragment");
-
+        for (const [key, value] of Object.entries({
+          ...extra,
+          client_id: cfg.clientId,
+          redirect_uri: cfg.redirectUri,
+          response_type: "code",
+          scope: cfg.scope,
+          state,
+          code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
+          code_challenge_method: "S256",
+          ...(nonce && { nonce }),
+          ...(cfg.responseMode === "fragment" && { response_mode: "fragment" }),
+        })) {
+          params.set(key, value);
+        }
+        const area = txStorage as StorageLike;
+        // Transactions of logins that never came back would pile up: drop those older than 15 minutes.
+        for (const key of Object.keys(area).filter((k) => k.startsWith(TX))) {
+          const created = (readJson(area, key) as Partial<Transaction> | undefined)?.created;
+          if (!(typeof created === "number" && Date.now() - created < TX_MAX_AGE_MS)) area.removeItem(key);
+        }
         const tx: Transaction = {
           verifier,
           nonce,
-          returnTo,
+          returnTo: sanitizeReturnTo(options.returnTo ?? current, origin()),
           redirectUri: cfg.redirectUri,
           clientId: cfg.clientId,
           authority: cfg.authority,
           created: Date.now(),
         };
-        const area = txStorage ?? webStorage("session");
-        removeStaleTransactions(area);
-        writeJson(area, TX_PREFIX + state, tx);
+        writeJson(area, TX + state, tx);
         openUrl(url.href);
       } catch (err) {
         throw report(await mapError(err, "The IdP"));
@@ -348,83 +403,52 @@ export function createAuthClient(config: AuthConfig): AuthClient {
     return pendingLogin;
   }
 
-  function consumedStates(area: StorageLike): string[] {
-    const value = readJson(area, CONSUMED_KEY);
-    return Array.isArray(value) ? value.filter((s): s is string => typeof s === "string") : [];
-  }
-
   /** Removes the authorization response from the address bar, keeping the app's own parameters. */
   function cleanAddressBar(href: string): void {
-    if (typeof window === "undefined" || window.location.href !== href) return;
+    if (window.location.href !== href) return;
     const url = new URL(href);
-    const params = cfg.responseMode === "fragment" ? new URLSearchParams(url.hash.slice(1)) : url.searchParams;
+    const fragment = cfg.responseMode === "fragment";
+    const params = fragment ? new URLSearchParams(url.hash.slice(1)) : url.searchParams;
     for (const name of CALLBACK_PARAMS) params.delete(name);
-    if (cfg.responseMode === "fragment") url.hash = params.toString();
+    if (fragment) url.hash = params.toString();
     window.history.replaceState(window.history.state, "", url.href);
   }
 
   async function processCallback(href: string): Promise<string> {
-    const { params, duplicates } = readParams(href, cfg.responseMode);
-    if (duplicates.length > 0) {
-      fail(AuthErrorCode.InvalidCallback, `The callback URL repeats "${duplicates[0]}" and was refused: it may have been tampered with.`);
-    }
-    const query = readParams(href, "query").params;
-    const fragment = readParams(href, "fragment").params;
-    const implicit = IMPLICIT_PARAMS.find((name) => query.has(name) || fragment.has(name));
-    if (implicit) {
-      fail(AuthErrorCode.InvalidCallback, `The callback URL carries "${implicit}", which only the implicit flow sends; react-sso refuses it.`);
-    }
-    const state = params.get("state");
-    if (!state) fail(AuthErrorCode.StateMismatch, "The callback URL has no state: it answers no login started here.");
-    const area = txStorage ?? webStorage("session");
-    const tx = readJson(area, TX_PREFIX + state) as Transaction | undefined;
+    const query = readParams(href, "query");
+    const fragment = readParams(href, "fragment");
+    const { params, duplicates } = cfg.responseMode === "fragment" ? fragment : query;
+    if (duplicates.length > 0) fail(AuthErrorCode.InvalidCallback, `The callback URL repeats "${duplicates[0]}".`);
+    const implicit = IMPLICIT_PARAMS.find((name) => query.params.has(name) || fragment.params.has(name));
+    if (implicit) fail(AuthErrorCode.InvalidCallback, `The callback URL carries "${implicit}" (implicit flow).`);
+    const state = params.get("state") ?? fail(AuthErrorCode.StateMismatch, "The callback URL has no state.");
+    const area = txStorage as StorageLike;
+    const consumed = readJson(area, CONSUMED);
+    const used = Array.isArray(consumed) ? consumed.filter((s): s is string => typeof s === "string") : [];
+    const tx = readJson(area, TX + state) as Transaction | undefined;
     if (!tx) {
-      if (consumedStates(area).includes(state)) {
-        fail(AuthErrorCode.CallbackReplayed, "This sign-in response was already used; it is never exchanged twice. Sign in again if needed.");
-      }
-      fail(AuthErrorCode.StateMismatch, "The callback's state matches no login started in this tab (expired, or from elsewhere). Sign in again.");
+      if (used.includes(state)) fail(AuthErrorCode.CallbackReplayed, "This sign-in response was already used.");
+      fail(AuthErrorCode.StateMismatch, "The callback's state matches no login started in this tab. Sign in again.");
     }
     // One attempt per state, whatever happens next.
-    area.removeItem(TX_PREFIX + state);
-    writeJson(area, CONSUMED_KEY, [state, ...consumedStates(area)].slice(0, 20));
-    if (tx.clientId !== cfg.clientId || tx.authority !== cfg.authority) {
-      fail(AuthErrorCode.StateMismatch, "The login was started with another client configuration.");
-    }
+    area.removeItem(TX + state);
+    writeJson(area, CONSUMED, [state, ...used].slice(0, 20));
+    if (tx.clientId !== cfg.clientId || tx.authority !== cfg.authority) fail(AuthErrorCode.StateMismatch, "The login was started by another client.");
 
     const as = await authorizationServer();
-    const iss = params.get("iss");
-    if (iss !== undefined ? iss !== as.issuer : as.authorization_response_iss_parameter_supported) {
-      fail(
-        AuthErrorCode.IssuerMismatch,
-        iss === undefined
-          ? "The IdP promises an iss parameter (RFC 9207) but the callback has none; it was refused."
-          : "The callback's iss names another issuer than the configured authority (RFC 9207); it was refused.",
-      );
-    }
-    const who = tokenWho;
-    let next: Session;
     try {
+      // Checks iss (RFC 9207: a wrong one is a mix-up attack, and so is a missing one when the IdP
+      // promises to send it), then any error the IdP sent.
       const checked = oauth.validateAuthResponse(as, client, new URLSearchParams([...params]), state);
-      const response = await oauth.authorizationCodeGrantRequest(
-        as,
-        client,
-        oauth.None(),
-        checked,
-        tx.redirectUri,
-        tx.verifier,
-        requestOptions(as.token_endpoint, viaProxy, tokenWho),
-      );
-      const result = await oauth.processAuthorizationCodeResponse(as, client, response, {
-        expectedNonce: tx.nonce,
-        requireIdToken: openid,
-      });
-      next = toSession(result, oauth.getValidatedIdTokenClaims(result), cfg.scope, Date.now());
+      const options = requestOptions(as.token_endpoint, viaProxy, tokenWho);
+      const response = await oauth.authorizationCodeGrantRequest(as, client, oauth.None(), checked, tx.redirectUri, tx.verifier, options);
+      const result = await oauth.processAuthorizationCodeResponse(as, client, response, { expectedNonce: tx.nonce, requireIdToken: cfg.openid });
+      // A login replaces whatever session this tab had.
+      session = undefined;
+      adopt(toSession(result, oauth.getValidatedIdTokenClaims(result), cfg.scope, Date.now()));
     } catch (err) {
-      throw await mapError(err, who, viaProxy);
+      throw await mapError(err, tokenWho, viaProxy);
     }
-    setSession(next);
-    dispatch({ type: "signedIn", user: userOf(next) });
-    emit("signedIn", { user: userOf(next), expiresAt: next.expiresAt });
     return sanitizeReturnTo(tx.returnTo, origin());
   }
 
@@ -449,81 +473,97 @@ export function createAuthClient(config: AuthConfig): AuthClient {
     return promise;
   }
 
-  /** A failure worth showing: published on the snapshot and to `error` listeners. */
-  function report(error: AuthError): AuthError {
-    dispatch({ type: "failed", error });
-    emit("error", { error });
-    return error;
+  /** Runs `task` while holding the origin-wide refresh lock, so tabs refresh one at a time (per tab where Web Locks are missing). */
+  function withLock<T>(task: () => Promise<T>): Promise<T> {
+    const locks = globalThis.navigator?.locks;
+    return locks ? (locks.request(`react-sso:refresh:${id}`, task) as Promise<T>) : task();
   }
 
-  function endSession(error?: AuthError): void {
-    const had = session !== undefined;
-    setSession(undefined);
-    dispatch({ type: "signedOut", error });
-    if (error?.code === AuthErrorCode.SessionExpired) emit("sessionExpired", { error });
-    if (had) emit("signedOut", {});
-  }
-
-  /** One refresh-token grant; without a refresh token in JavaScript the proxy takes it from its cookie. */
-  async function tokenRequest(current: Session | undefined): Promise<Session> {
-    const as = await authorizationServer();
-    const options = requestOptions(as.token_endpoint, viaProxy, tokenWho);
-    const response = current?.refreshToken
-      ? await oauth.refreshTokenGrantRequest(as, client, oauth.None(), current.refreshToken, options)
-      : await oauth.genericTokenEndpointRequest(as, client, oauth.None(), "refresh_token", {}, options);
-    const result = await oauth.processRefreshTokenResponse(as, client, response);
-    return toSession(result, oauth.getValidatedIdTokenClaims(result), cfg.scope, Date.now(), current);
-  }
-
-  function refresh(current: Session): Promise<Session> {
-    refreshing ??= (async () => {
-      try {
-        const next = await tokenRequest(current);
-        // A logout while the request was in flight wins over its result.
-        if (session !== current) fail(AuthErrorCode.LoginRequired, "Signed out during the token refresh.");
-        setSession(next);
-        dispatch({ type: "refreshed", user: userOf(next) });
-        emit("refreshed", { user: userOf(next), expiresAt: next.expiresAt });
-        return next;
-      } catch (err) {
+  /**
+   * One refresh at a time for any number of callers: the tab-wide promise, then the origin-wide
+   * lock. Whoever waited for the lock first looks whether another tab already did the work.
+   * Without a current session (a reload in the proxy's cookie mode) it restores one.
+   */
+  function refresh(current: Session | undefined): Promise<Session> {
+    refreshing ??= withLock(async () => {
+      // Another tab refreshed while we waited: its session arrived by message or through shared storage.
+      const stored = storage && readSession(readJson(storage, sessionKey));
+      if (stored && stored.accessToken !== session?.accessToken && stored.accessToken !== current?.accessToken) adopt(stored, true);
+      if (session && session.accessToken !== current?.accessToken && validFor(session, 60_000)) return session;
+      const base = session;
+      const as = await authorizationServer();
+      const options = requestOptions(as.token_endpoint, viaProxy, tokenWho);
+      // Without a refresh token in JavaScript (the proxy's cookie mode), the proxy supplies it.
+      const response = await oauth.genericTokenEndpointRequest(as, client, oauth.None(), "refresh_token", base?.refreshToken ? { refresh_token: base.refreshToken } : {}, options);
+      const result = await oauth.processRefreshTokenResponse(as, client, response);
+      const next = toSession(result, oauth.getValidatedIdTokenClaims(result), cfg.scope, Date.now(), base);
+      // A logout while the request was in flight wins over its result.
+      if (session !== base) fail(AuthErrorCode.LoginRequired, "Signed out meanwhile.");
+      return adopt(next);
+    })
+      .catch(async (err: unknown) => {
         const error = await mapError(err, tokenWho, viaProxy);
-        if (!error.transient && session === current && error.code !== AuthErrorCode.LoginRequired) {
-          const expired = new AuthError(AuthErrorCode.SessionExpired, "The session has ended at the IdP (the refresh was refused). Sign in again.", {
-            cause: error,
-            status: error.status,
-            error: error.error,
-            errorDescription: error.errorDescription,
-          });
-          endSession(expired);
-          throw expired;
+        if (error.code === AuthErrorCode.LoginRequired) throw error;
+        if (!error.transient) {
+          // Revoked, expired or reused: final. Without a session it only means there was none to restore.
+          if (session) {
+            const ended = expired("The IdP ended the session. Sign in again.", error);
+            endSession(ended);
+            throw ended;
+          }
+          endSession();
+          throw error;
         }
-        emit("error", { error });
+        if (session) retryLater(error);
+        else report(error);
         throw error;
-      } finally {
+      })
+      .finally(() => {
         refreshing = undefined;
-      }
-    })();
+      });
     return refreshing;
   }
 
-  async function getAccessToken(): Promise<string> {
+  /** Exponential backoff with jitter, honouring Retry-After, bounded; offline waits for `online` instead. */
+  function retryLater(error: AuthError): void {
+    emit("error", { error });
+    if (attempts >= RETRY_ATTEMPTS || globalThis.navigator?.onLine === false) return;
+    const backoff = Math.min(RETRY_BASE_MS * 2 ** attempts++, RETRY_MAX_MS) * (0.5 + Math.random() / 2);
+    schedule(Math.max(backoff, (error.retryAfter ?? 0) * 1000));
+  }
+
+  async function getAccessToken({ minValidity = 60, forceRefresh = false }: TokenOptions = {}): Promise<string> {
     start();
     await settling;
-    const current = session ?? fail(AuthErrorCode.LoginRequired, "Nobody is signed in: call login() first.");
-    const { expiresAt } = current;
-    if (expiresAt === undefined || expiresAt - Date.now() > LEEWAY_MS) return current.accessToken;
-    if (!current.refreshToken && !viaProxy) {
-      if (expiresAt > Date.now()) return current.accessToken;
-      endSession(new AuthError(AuthErrorCode.SessionExpired, "The access token expired and there is no refresh token. Sign in again."));
-      fail(AuthErrorCode.LoginRequired, "The session has expired: call login() again.");
+    const current = session ?? fail(AuthErrorCode.LoginRequired, "Nobody is signed in.");
+    if (!forceRefresh && validFor(current, minValidity * 1000)) return current.accessToken;
+    if (!canRefresh(current)) {
+      if (validFor(current, 0)) return current.accessToken;
+      endSession(expired("The access token expired. Sign in again."));
+      fail(AuthErrorCode.LoginRequired, "The session has expired.");
     }
     try {
       return (await refresh(current)).accessToken;
     } catch (err) {
-      // A transient failure while the old token still works is not the caller's problem yet.
-      if (err instanceof AuthError && err.transient && expiresAt > Date.now() && session === current) return current.accessToken;
+      // A transient failure while the old token still works is not the caller's problem yet: it is retried.
+      if (err instanceof AuthError && err.transient && !forceRefresh && session === current && validFor(current, 0)) return current.accessToken;
       throw err;
     }
+  }
+
+  async function authFetch(input: RequestInfo | URL, init: RequestInit = {}): Promise<Response> {
+    // A stream is read while it is sent: there is nothing left to send a second time. Other
+    // bodies (strings, forms, blobs, and Requests built from them) can be sent again from a clone.
+    const replayable = !(init.body instanceof ReadableStream) && (input as { duplex?: string }).duplex !== "half";
+    const send = async (forceRefresh: boolean) => {
+      const request = new Request(input instanceof Request && replayable ? input.clone() : input, init);
+      request.headers.set("Authorization", `Bearer ${await getAccessToken({ forceRefresh })}`);
+      return doFetch(request);
+    };
+    const response = await send(false);
+    const challenge = response.headers.get("www-authenticate") ?? "";
+    if (response.status !== 401 || !replayable || !/^bearer\b[^]*error="?invalid_token/i.test(challenge)) return response;
+    return send(true);
   }
 
   async function logout(options: LogoutOptions = {}): Promise<void> {
@@ -532,24 +572,19 @@ export function createAuthClient(config: AuthConfig): AuthClient {
     endSession();
     if (options.local) return;
     const as = await authorizationServer().catch(() => undefined);
-    if (as?.token_endpoint && viaProxy) {
-      // The proxy revokes the refresh token it holds and clears its cookie; a failure must not keep anyone signed in here.
-      const { [oauth.customFetch]: send, headers, signal } = requestOptions(as.token_endpoint, true, tokenWho);
-      await send(as.token_endpoint, {
+    const endpoint = viaProxy ? as?.token_endpoint : as?.revocation_endpoint;
+    const token = viaProxy ? "" : ended?.refreshToken;
+    if (endpoint && token !== undefined) {
+      // The proxy revokes the refresh token it holds and clears its cookie; without one, revoke it here
+      // (RFC 7009). Best effort: a failure must not keep anyone signed in.
+      const { [oauth.customFetch]: send, headers, signal } = requestOptions(endpoint, viaProxy, tokenWho);
+      const form: Record<string, string> = viaProxy ? { action: "logout", client_id: cfg.clientId } : { token, token_type_hint: "refresh_token", client_id: cfg.clientId };
+      await send(endpoint, {
         method: "POST",
         headers: { ...headers, "Content-Type": "application/x-www-form-urlencoded" },
-        body: new URLSearchParams({ action: "logout", client_id: cfg.clientId }).toString(),
+        body: new URLSearchParams(form).toString(),
         signal,
       }).catch(() => undefined);
-    } else if (as?.revocation_endpoint && ended?.refreshToken) {
-      // Best effort (RFC 7009 §2.2): a sign-out must not wait on, or fail with, the IdP.
-      await oauth
-        .revocationRequest(as, client, oauth.None(), ended.refreshToken, {
-          ...requestOptions(as.revocation_endpoint, false, "The IdP"),
-          additionalParameters: { token_type_hint: "refresh_token" },
-        })
-        .then(oauth.processRevocationResponse)
-        .catch(() => undefined);
     }
     if (as?.end_session_endpoint) {
       const url = new URL(as.end_session_endpoint);
@@ -565,6 +600,7 @@ export function createAuthClient(config: AuthConfig): AuthClient {
     login,
     handleCallback,
     getAccessToken,
+    authFetch,
     logout,
     subscribe(listener) {
       start();

@@ -1,5 +1,5 @@
 export { createAuthClient } from "./createAuthClient.js";
-export type { AuthClient, LoginOptions, LogoutOptions } from "./createAuthClient.js";
+export type { AuthClient, AuthEvents, LoginOptions, LogoutOptions, TokenOptions } from "./createAuthClient.js";
 export { AuthError, AuthErrorCode } from "./AuthError.js";
 export type { AuthErrorOptions } from "./AuthError.js";
 export type { AuthConfig, AuthEndpoints, StorageLike, StorageOption } from "./config.js";

@@ -42,14 +42,14 @@ function httpFailure(response: Response, who: string, viaProxy: boolean, body: R
     const reason = typeof body?.error_description === "string" ? `: ${body.error_description.slice(0, 200)}` : "";
     return new AuthError(
       AuthErrorCode.ProxyRejected,
-      `The token proxy refused the request (HTTP ${status})${reason}. Check "tokenProxy" here and allowedOrigins / redirectUris on the server.`,
+      `The token proxy refused the request (HTTP ${status})${reason}. Check "tokenProxy" and its allowedOrigins.`,
       { status, error: typeof body?.error === "string" ? body.error : undefined, cause },
     );
   }
   if (body) return oauthError(body as { error: string }, who, { status, retryAfter, cause });
   return new AuthError(
     AuthErrorCode.InvalidResponse,
-    `${who} answered HTTP ${status} without a valid OAuth response${status >= 500 ? "; it may be down, try again later" : ""}.`,
+    `${who} answered HTTP ${status} without an OAuth response${status >= 500 ? "; try again later" : ""}.`,
     { status, retryAfter, cause },
   );
 }
@@ -77,9 +77,12 @@ export async function mapError(err: unknown, who: string, viaProxy = false): Pro
     if (detail instanceof Response && !detail.ok) {
       return httpFailure(detail, who, viaProxy, await lenientOAuthBody(detail), cause);
     }
-    const claim = typeof detail === "object" && detail !== null ? (detail as { claim?: unknown }).claim : undefined;
-    if (claim === "iss") {
-      return new AuthError(AuthErrorCode.IssuerMismatch, "The ID token was issued by another issuer than the configured authority.", { cause });
+    // iss in the callback (RFC 9207) or in the ID token: a mix-up attack, or a wrong "authority".
+    if ((detail as { claim?: unknown } | null)?.claim === "iss" || /"iss"/.test(err.message)) {
+      return new AuthError(AuthErrorCode.IssuerMismatch, `The issuer (iss) is missing or not "authority": ${err.message}.`, { cause });
+    }
+    if (err.code === oauth.JSON_ATTRIBUTE_COMPARISON) {
+      return new AuthError(AuthErrorCode.Config, `${who} names another issuer than "authority".`, { cause });
     }
     if (err.code === oauth.JWT_CLAIM_COMPARISON || err.code === oauth.JWT_TIMESTAMP_CHECK) {
       return new AuthError(AuthErrorCode.InvalidIdToken, `The ID token was rejected: ${err.message}.`, { cause });

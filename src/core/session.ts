@@ -51,21 +51,9 @@ export function toSession(
   };
 }
 
-/** Reads a stored session back; anything malformed counts as no session. */
+/** Reads back a session we stored; anything of another shape (an old version, a hand edit) counts as none. */
 export function readSession(value: unknown): Session | undefined {
-  if (typeof value !== "object" || value === null) return undefined;
-  const v = value as Record<string, unknown>;
-  const text = (x: unknown) => (typeof x === "string" ? x : undefined);
-  if (typeof v.accessToken !== "string" || !Array.isArray(v.scopes) || typeof v.claims !== "object" || v.claims === null) {
-    return undefined;
-  }
-  return {
-    accessToken: v.accessToken,
-    expiresAt: typeof v.expiresAt === "number" ? v.expiresAt : undefined,
-    refreshToken: text(v.refreshToken),
-    idToken: text(v.idToken),
-    scopes: Object.freeze(v.scopes.filter((s): s is string => typeof s === "string")),
-    sub: text(v.sub),
-    claims: Object.freeze({ ...v.claims }),
-  };
+  const v = value as Partial<Session> | null | undefined;
+  const ok = typeof v?.accessToken === "string" && Array.isArray(v.scopes) && typeof v.claims === "object" && v.claims !== null;
+  return ok ? (v as Session) : undefined;
 }

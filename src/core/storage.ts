@@ -3,12 +3,6 @@ import type { StorageLike, StorageOption } from "./config.js";
 /** A Storage that lives as long as the page: the safe default when nothing else is available. */
 export class MemoryStorage implements StorageLike {
   readonly #items = new Map<string, string>();
-  get length(): number {
-    return this.#items.size;
-  }
-  key(index: number): string | null {
-    return [...this.#items.keys()][index] ?? null;
-  }
   getItem(key: string): string | null {
     return this.#items.get(key) ?? null;
   }

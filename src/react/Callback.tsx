@@ -33,10 +33,8 @@ export function Callback({ loading, errorElement, onSuccess }: CallbackProps): R
       (returnTo) => {
         if (active) (onSuccessRef.current ?? navigate)(returnTo);
       },
-      (err: unknown) => {
-        if (!active) return;
-        setError(err instanceof AuthError ? err : new AuthError(AuthErrorCode.InvalidResponse, "The sign-in could not be completed.", { cause: err }));
-      },
+      // The SDK's client rejects with AuthError only; a hand-made one may not.
+      (err: unknown) => active && setError(err instanceof AuthError ? err : new AuthError(AuthErrorCode.InvalidResponse, String(err), { cause: err })),
     );
     return () => {
       active = false;

@@ -1,6 +1,6 @@
 "use client";
 import { useEffect, useMemo, useRef, useState, type ReactNode } from "react";
-import { createAuthClient, type AuthClient, type AuthConfig } from "../core/index.js";
+import { createAuthClient, type AuthClient, type AuthConfig, type AuthEvents } from "../core/index.js";
 import { AuthContext, type AuthContextValue } from "./AuthContext.js";
 import { DEV } from "./dev.js";
 
@@ -23,8 +23,20 @@ export type OAuthProviderProps = (
    * @default history.replaceState(null, "", to) followed by a popstate event, which routers listen to
    */
   navigate?: (to: string) => void;
+  /** A session began (login, restore, or another tab). */
+  onSignedIn?: (event: AuthEvents["signedIn"]) => void;
+  /** The access token was refreshed. */
+  onRefreshed?: (event: AuthEvents["refreshed"]) => void;
+  /** The session ended, whatever the reason. */
+  onSignedOut?: (event: AuthEvents["signedOut"]) => void;
+  /** The IdP refused a refresh: the session is over in every tab. */
+  onSessionExpired?: (event: AuthEvents["sessionExpired"]) => void;
+  /** A login, callback or refresh failed. */
+  onError?: (event: AuthEvents["error"]) => void;
   children?: ReactNode;
 };
+
+const EVENTS: ReadonlyArray<keyof AuthEvents> = ["signedIn", "refreshed", "signedOut", "sessionExpired", "error"];
 
 function historyNavigate(to: string): void {
   window.history.replaceState(null, "", to);
@@ -42,13 +54,23 @@ export function OAuthProvider(props: OAuthProviderProps): ReactNode {
     console.warn("react-sso: <OAuthProvider client> changed after mount; the first client is kept. Create the client once, outside the component.");
   }
 
-  // The latest navigate prop, without making the context value change on every render.
-  const navigateRef = useRef(props.navigate);
+  // The latest props, without making the context value change or listeners re-subscribe on every render.
+  const latest = useRef(props);
   useEffect(() => {
-    navigateRef.current = props.navigate;
+    latest.current = props;
   });
+  useEffect(() => {
+    // "signedIn" calls the onSignedIn prop, and so on.
+    const offs = EVENTS.map((event) =>
+      client.on(event, (payload) => {
+        const prop = `on${event[0]?.toUpperCase()}${event.slice(1)}` as "onSignedIn";
+        (latest.current[prop] as ((p: typeof payload) => void) | undefined)?.(payload);
+      }),
+    );
+    return () => offs.forEach((off) => off());
+  }, [client]);
   const value = useMemo<AuthContextValue>(
-    () => ({ client, navigate: (to) => (navigateRef.current ?? historyNavigate)(to) }),
+    () => ({ client, navigate: (to) => (latest.current.navigate ?? historyNavigate)(to) }),
     [client],
   );
   return <AuthContext.Provider value={value}>{props.children}</AuthContext.Provider>;

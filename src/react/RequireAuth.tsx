@@ -13,7 +13,7 @@ export interface RequireAuthProps {
   onUnauthenticated?: () => ReactNode;
   /** Rendered when signing in failed. @default a short message with a "Try again" button */
   errorElement?: (error: AuthError) => ReactNode;
-  /** Options for the login this guard starts; `returnTo` is always the current location. */
+  /** Options for the login this guard starts; `returnTo` is always the current page. */
   loginOptions?: Omit<LoginOptions, "returnTo">;
 }
 
@@ -28,10 +28,9 @@ export function RequireAuth({ children, fallback = null, onUnauthenticated, erro
   const redirect = status === "unauthenticated" && onUnauthenticated === undefined;
 
   useEffect(() => {
-    if (!redirect) return;
     const { pathname, search, hash } = window.location;
     // A failure is published on the snapshot (status "error"), which this component renders.
-    client.login({ ...loginOptions, returnTo: pathname + search + hash }).catch(() => undefined);
+    if (redirect) client.login({ ...loginOptions, returnTo: pathname + search + hash }).catch(() => undefined);
     // loginOptions is read when the redirect starts; a new literal must not start another login.
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [redirect, client]);

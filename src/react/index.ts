@@ -1,6 +1,6 @@
 export { OAuthProvider } from "./OAuthProvider.js";
 export type { OAuthProviderProps } from "./OAuthProvider.js";
-export { useAuth } from "./useAuth.js";
+export { useAuth, useAuthFetch } from "./useAuth.js";
 export type { UseAuthResult } from "./useAuth.js";
 export { RequireAuth } from "./RequireAuth.js";
 export type { RequireAuthProps } from "./RequireAuth.js";
@@ -15,12 +15,14 @@ export type {
   AuthConfig,
   AuthEndpoints,
   AuthErrorOptions,
+  AuthEvents,
   AuthSnapshot,
   AuthStatus,
   AuthUser,
   Claims,
   LoginOptions,
   LogoutOptions,
+  TokenOptions,
   StorageLike,
   StorageOption,
 } from "../core/index.js";

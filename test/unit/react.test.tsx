@@ -34,6 +34,7 @@ function stubClient(initial: AuthSnapshot = LOADING) {
     login: vi.fn(async () => undefined),
     logout: vi.fn(async () => undefined),
     getAccessToken: vi.fn(async () => "at"),
+    authFetch: vi.fn(async () => new Response(null)),
     handleCallback: vi.fn(() => callback),
     subscribe: vi.fn((listener: () => void) => {
       listeners.add(listener);
