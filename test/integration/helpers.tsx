@@ -13,7 +13,7 @@ export const proxyUrl = (): string => inject("proxyUrl");
  */
 export const cookieJar = new Map<string, string>();
 export const browserFetch: typeof fetch = async (input, init = {}) => {
-  const headers = new Headers(init.headers);
+  const headers = new Headers(init.headers ?? (input instanceof Request ? input.headers : undefined));
   headers.set("Origin", window.location.origin);
   const withCookies = init.credentials === "include";
   if (withCookies && cookieJar.size > 0) headers.set("Cookie", [...cookieJar].map(([k, v]) => `${k}=${v}`).join("; "));
@@ -30,9 +30,24 @@ export const browserFetch: typeof fetch = async (input, init = {}) => {
   return response;
 };
 
+/**
+ * The tabs' channels opened so far. A real page load tears down the previous page's clients; here
+ * they live on in the same process, so their channels are closed at every simulated load, or they
+ * would answer each other's broadcasts like tabs that never closed.
+ */
+const channels: BroadcastChannel[] = [];
+const NativeChannel = globalThis.BroadcastChannel;
+globalThis.BroadcastChannel = class extends NativeChannel {
+  constructor(name: string) {
+    super(name);
+    channels.push(this);
+  }
+};
+
 /** A page load: fresh storage-backed state is kept, the in-memory world is not. */
 export async function freshPage(path = "/"): Promise<void> {
   cleanup();
+  for (const channel of channels.splice(0)) channel.close();
   window.history.replaceState(null, "", path);
 }
 
