@@ -37,6 +37,7 @@ export default defineConfig({
           include: ["test/unit/**/*.test.{ts,tsx}"],
           environment: "jsdom",
           setupFiles: ["test/support/nodeRealm.ts"],
+          benchmark: { include: ["test/bench/**/*.bench.ts"] },
         },
       },
       {

@@ -286,7 +286,7 @@ function RefreshLog({ entries }: { entries: readonly RefreshEntry[] }): ReactNod
           </li>
         ))}
       </ul>
-      {entries.length === 0 && <p className="muted small">No refresh yet. getAccessToken() refreshes the token when less than a minute is left.</p>}
+      {entries.length === 0 && <p className="muted small">No refresh yet. The SDK refreshes the token a minute before it expires (or when getAccessToken() finds it stale).</p>}
     </>
   );
 }

@@ -1,0 +1,84 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import type { Playground } from "../../playground/start.js";
+import { newContext, signInAtIdp, start, statusOf } from "./browser.js";
+
+let playground: Playground;
+let browser: Browser;
+
+beforeAll(async () => {
+  ({ playground, browser } = await start());
+});
+afterAll(async () => {
+  await browser?.close();
+  await playground?.close();
+});
+
+const idp = () => {
+  if (!playground.idp) throw new Error("the e2e suite needs the local IdP");
+  return playground.idp;
+};
+
+type Sso = { getAccessToken(): Promise<string> };
+const tokenOf = (page: Page) => page.evaluate(() => (window as unknown as { __reactSso: Sso }).__reactSso.getAccessToken());
+
+/** A browser with one signed-in tab and `count - 1` more tabs of the same app, each showing "/" signed in. */
+async function tabs(count: number): Promise<{ context: BrowserContext; pages: Page[] }> {
+  const context = await newContext(browser);
+  const first = await context.newPage();
+  await first.clock.install();
+  await first.goto(`${playground.appUrl}/`);
+  await first.getByTestId("sign-in").click();
+  await signInAtIdp(first);
+  await expect.poll(() => statusOf(first)).toBe("authenticated");
+  const pages = [first];
+  for (let i = 1; i < count; i++) {
+    const page = await context.newPage();
+    await page.clock.install();
+    await page.goto(`${playground.appUrl}/`);
+    await expect.poll(() => statusOf(page)).toBe("authenticated");
+    pages.push(page);
+  }
+  return { context, pages };
+}
+
+describe("tabs of the same app in Chromium", () => {
+  it("three tabs with an expired access token asking at the same moment cause one refresh, and all get a working token", async () => {
+    const { pages } = await tabs(3);
+    idp().reset();
+    // Three minutes later by every tab's clock (past the two-minute lifetime), without firing their timers.
+    for (const page of pages) await page.clock.setSystemTime(Date.now() + 3 * 60_000);
+    const tokens = await Promise.all(pages.map(tokenOf));
+    expect(idp().stats().token.refresh_token).toBe(1);
+    expect(new Set(tokens).size).toBe(1);
+    const me = await fetch(`${playground.appUrl}/api/me`, { headers: { Authorization: `Bearer ${tokens[0]}` } });
+    expect(me.status).toBe(200);
+  });
+
+  it("signing out in one tab signs the others out within a second", async () => {
+    const { pages } = await tabs(3);
+    const [first, ...others] = pages as [Page, ...Page[]];
+    await first.getByTestId("sign-out").click();
+    for (const page of others) await expect.poll(() => statusOf(page), { timeout: 1000 }).toBe("unauthenticated");
+  });
+
+  it("a tab hidden past the token's expiry refreshes when it is shown again, not before", async () => {
+    const { pages } = await tabs(1);
+    const page = pages[0] as Page;
+    idp().reset();
+    // The tab goes to the background and the machine sleeps: no timer runs while the clock jumps.
+    await page.clock.pauseAt(Date.now() + 1000);
+    await page.evaluate(() => {
+      Object.defineProperty(document, "visibilityState", { configurable: true, get: () => "hidden" });
+      document.dispatchEvent(new Event("visibilitychange"));
+    });
+    await page.clock.setSystemTime(Date.now() + 3 * 60_000);
+    expect(idp().stats().token.refresh_token).toBe(0);
+    await page.evaluate(() => {
+      Object.defineProperty(document, "visibilityState", { configurable: true, get: () => "visible" });
+      document.dispatchEvent(new Event("visibilitychange"));
+    });
+    await expect.poll(() => idp().stats().token.refresh_token).toBe(1);
+    expect(await statusOf(page)).toBe("authenticated");
+  });
+});
