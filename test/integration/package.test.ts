@@ -1,0 +1,101 @@
+// @vitest-environment node
+// The package as a new user gets it: built, packed with `npm pack`, installed in a clean
+// directory, and used through its `exports` only, from JavaScript and from TypeScript.
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const ROOT = join(import.meta.dirname, "../..");
+let dir: string;
+let pkgDir: string;
+
+function run(cmd: string, args: string[], cwd: string): string {
+  return execFileSync(cmd, args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+}
+
+beforeAll(() => {
+  // `npm pack` builds first (prepack), as `npm publish` would.
+  dir = mkdtempSync(join(tmpdir(), "react-sso-pack-"));
+  const tarball = run("npm", ["pack", "--silent", "--pack-destination", dir], ROOT).trim().split("\n").at(-1) as string;
+  pkgDir = join(dir, "node_modules", "react-sso");
+  mkdirSync(pkgDir, { recursive: true });
+  run("tar", ["-xzf", join(dir, tarball), "-C", pkgDir, "--strip-components=1"], dir);
+  // The package's dependencies and peers, as npm would have installed them next to it.
+  for (const dep of ["react", "react-dom", "oauth4webapi", "jose", "@types/react", "@types/node", "typescript"]) {
+    mkdirSync(join(dir, "node_modules", dep, ".."), { recursive: true });
+    symlinkSync(join(ROOT, "node_modules", dep), join(dir, "node_modules", dep));
+  }
+}, 120_000);
+
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe("the packed package", () => {
+  it("ships dist only, with a file for every export", () => {
+    const pkg = JSON.parse(readFileSync(join(pkgDir, "package.json"), "utf8")) as { exports: Record<string, unknown>; files: string[] };
+    const listed = run("tar", ["-tzf", join(dir, readdirTarball())], dir).split("\n").filter(Boolean);
+    expect(listed.every((f) => /^package\/(dist\/|package\.json$|README\.md$|LICENSE)/.test(f))).toBe(true);
+    for (const [name, target] of Object.entries(pkg.exports)) {
+      if (typeof target === "string") continue;
+      for (const file of Object.values(target as Record<string, string>)) {
+        expect(() => readFileSync(join(pkgDir, file)), `${name} -> ${file}`).not.toThrow();
+      }
+    }
+  });
+
+  it("imports every entry through its exports, from plain Node ESM, without touching browser globals", () => {
+    const script = `
+      const core = await import("react-sso/core");
+      const react = await import("react-sso");
+      const server = await import("react-sso/server");
+      const client = core.createAuthClient({ authority: "https://sso.example.com", clientId: "c", redirectUri: "https://app.example.com/callback" });
+      console.log(JSON.stringify({
+        core: Object.keys(core).sort(), react: Object.keys(react).sort(), server: Object.keys(server).sort(),
+        status: client.getSnapshot().status, sameError: react.AuthError === core.AuthError,
+      }));`;
+    const out = JSON.parse(run("node", ["--input-type=module", "-e", script], dir)) as Record<string, unknown>;
+    expect(out.core).toEqual(["AuthError", "AuthErrorCode", "createAuthClient", "extractQueryParams", "sanitizeReturnTo"]);
+    expect(out.react).toEqual(expect.arrayContaining(["OAuthProvider", "useAuth", "useAuthFetch", "RequireAuth", "Callback", "createAuthClient", "AuthError"]));
+    expect(out.server).toEqual(["PROXY_HEADER", "createTokenProxy", "toNodeHandler"]);
+    expect(out.status).toBe("loading");
+    // One copy of the core: the React entry re-exports it rather than bundling its own.
+    expect(out.sameError).toBe(true);
+  });
+
+  it("type-checks a consumer under moduleResolution bundler and node16", () => {
+    writeFileSync(
+      join(dir, "consumer.ts"),
+      `import { OAuthProvider, useAuth, type AuthSnapshot } from "react-sso";
+import { createAuthClient, AuthErrorCode } from "react-sso/core";
+import { createTokenProxy, toNodeHandler } from "react-sso/server";
+const client = createAuthClient({ authority: "https://sso.example.com", clientId: "c", redirectUri: "https://app/cb" });
+const snapshot: AuthSnapshot = client.getSnapshot();
+const code: "config" = AuthErrorCode.Config;
+const proxy = createTokenProxy({ issuer: "https://sso.example.com", clientId: "c", allowedOrigins: ["https://app.example.com"], redirectUris: ["https://app.example.com/cb"], cookie: { secrets: ["x".repeat(32)] } });
+const handler: (r: Request) => Promise<Response> = proxy;
+export { OAuthProvider, useAuth, snapshot, code, handler, toNodeHandler };
+`,
+    );
+    // An ESM consumer, as the package is ESM only.
+    writeFileSync(join(dir, "package.json"), JSON.stringify({ type: "module" }));
+    // Our declarations are checked in full once (skipLibCheck false); the second run checks resolution.
+    for (const [resolution, skipLibCheck] of [[["--module", "esnext", "--moduleResolution", "bundler"], "false"], [["--module", "node16", "--moduleResolution", "node16"], "true"]] as const) {
+      const args = ["--noEmit", "--strict", "--skipLibCheck", skipLibCheck, "--target", "es2022", "--lib", "es2022,dom", "--types", "node", "--jsx", "react-jsx", ...resolution, "consumer.ts"];
+      const check = () => {
+        try {
+          run(join(dir, "node_modules/typescript/bin/tsc"), args, dir);
+        } catch (err) {
+          throw new Error(String((err as { stdout?: string }).stdout ?? err));
+        }
+      };
+      expect(check).not.toThrow();
+    }
+  });
+});
+
+function readdirTarball(): string {
+  return run("ls", [dir], dir).split("\n").find((f) => f.endsWith(".tgz")) as string;
+}
