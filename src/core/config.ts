@@ -123,9 +123,10 @@ const FIELDS = new Set(
 );
 const ENDPOINTS = ["authorization", "token", "endSession", "revocation", "userinfo"] as const;
 
-function describe(value: unknown): string {
-  return typeof value === "string" ? JSON.stringify(value.slice(0, 80)) : value === null ? "null" : Array.isArray(value) ? "an array" : typeof value;
-}
+// Only the type of a non-string (a wrong field could hold an object full of anything), and never
+// the user:password of a URL.
+const describe = (value: unknown): string =>
+  typeof value === "string" ? JSON.stringify(value.replace(/\/\/[^/@]*@/, "//…@").slice(0, 80)) : value === null ? "null" : typeof value;
 
 /** Throws the `config` error: which field, what it expected and, when it helps, what it got. */
 function fail(field: string, expected: string, got?: unknown): never {

@@ -35,7 +35,7 @@ export interface LogoutOptions {
 export interface TokenOptions {
   /**
    * Refresh first when the token expires within this many seconds.
-   * @default 60
+   * @default 60, or half the token's lifetime when that is shorter
    */
   minValidity?: number;
   /** Refresh even when the token looks valid, e.g. after the API rejected it. @default false */
@@ -75,8 +75,8 @@ export interface AuthClient {
   getAccessToken(options?: TokenOptions): Promise<string>;
   /**
    * `fetch` with `Authorization: Bearer <access token>`. On a 401 whose `WWW-Authenticate` says
-   * `error="invalid_token"` it refreshes once and retries once, unless the body is a stream that
-   * cannot be sent twice.
+   * `error="invalid_token"` it refreshes once and retries once, unless `init.body` is a stream,
+   * which cannot be sent twice.
    * @see https://www.rfc-editor.org/rfc/rfc6750#section-3.1
    */
   authFetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
@@ -101,12 +101,14 @@ interface Transaction {
   created: number;
 }
 
-/** What tabs tell each other: the session they now hold, or that it ended. */
-type TabMessage = { session: Session } | { out: true; expired?: boolean };
+/**
+ * What tabs tell each other: the session they now hold; that a session ended (all of them, or
+ * only those holding refresh token `gen`); or a question for the current session.
+ */
+type TabMessage = { session: Session } | { out: true; expired?: boolean; gen?: string | undefined } | { ask: true };
 
 const TX = "react-sso.tx.";
 const TX_MAX_AGE_MS = 15 * 60_000;
-const CONSUMED = "react-sso.consumed";
 const CALLBACK_PARAMS = ["code", "state", "iss", "session_state", "error", "error_description", "error_uri"];
 /** Only the implicit and hybrid flows put these in a redirect; react-sso refuses them. */
 const IMPLICIT_PARAMS = ["access_token", "id_token", "token"];
@@ -136,6 +138,10 @@ export function createAuthClient(config: AuthConfig): AuthClient {
   const sessionKey = `react-sso.session:${id}`;
   /** Set while the proxy's cookie holds a session: tells a reload or a new tab that restoring is worth a request. */
   const hintKey = `react-sso.proxy-session:${id}`;
+  /** The generation of the newest refresh token any tab received: a tab whose copy is older must not use it. */
+  const genKey = `react-sso.gen:${id}`;
+  /** States already exchanged, shared by the tabs: a duplicated tab must not send the same code again. */
+  const usedKey = `react-sso.consumed:${id}`;
   const client: oauth.Client = { client_id: cfg.clientId };
   const doFetch = (input: RequestInfo | URL, init?: RequestInit) => (cfg.fetch ?? globalThis.fetch)(input, init);
 
@@ -158,6 +164,8 @@ export function createAuthClient(config: AuthConfig): AuthClient {
   let refreshing: Promise<Session> | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let attempts = 0;
+  /** Counts sign-outs: a refresh that waited for the lock across one must not bring the session back. */
+  let epoch = 0;
 
   /** Options for every oauth4webapi request: our fetch, a timeout, the proxy's header and cookies. */
   function requestOptions(url: string | undefined, toProxy: boolean, who: string) {
@@ -210,55 +218,63 @@ export function createAuthClient(config: AuthConfig): AuthClient {
 
   /** Installs a session in this tab: state, storage, the refresh timer, events, and (unless it came from one) the other tabs. */
   function adopt(next: Session, fromTab = false): Session {
-    const before = session;
+    const kind = session && session.sub === next.sub ? "refreshed" : "signedIn";
     session = next;
     if (storage) writeJson(storage, sessionKey, next);
-    if (viaProxy && !next.refreshToken) hints?.setItem(hintKey, "1");
+    // writeJson, because a full or refused storage must not break a sign-in.
+    if (next.cookie) writeJson(hints as StorageLike, hintKey, 1);
+    if (next.gen) writeJson(hints as StorageLike, genKey, next.gen);
     if (!fromTab) post({ session: next });
     attempts = 0;
     schedule();
-    dispatch({ type: before ? "refreshed" : "signedIn", user: userOf(next) });
-    emit(before ? "refreshed" : "signedIn", { user: userOf(next), expiresAt: next.expiresAt });
+    dispatch({ type: kind, user: userOf(next) });
+    emit(kind, { user: userOf(next), expiresAt: next.expiresAt });
     return next;
   }
 
   function endSession(error?: AuthError, fromTab = false): void {
-    const had = session !== undefined;
+    const ended = session;
     session = undefined;
+    epoch++;
     storage?.removeItem(sessionKey);
     hints?.removeItem(hintKey);
     clearTimeout(timer);
-    if (!fromTab) post({ out: true, expired: error?.code === AuthErrorCode.SessionExpired });
+    const isExpiry = error?.code === AuthErrorCode.SessionExpired;
+    // A sign-out ends every tab; an expiry only the tabs that hold the same (dead) refresh token.
+    if (!fromTab) post({ out: true, expired: isExpiry, gen: isExpiry ? ended?.gen : undefined });
     dispatch({ type: "signedOut", error });
-    if (error?.code === AuthErrorCode.SessionExpired) emit("sessionExpired", { error });
-    if (had) emit("signedOut", {});
+    if (isExpiry) emit("sessionExpired", { error: error as AuthError });
+    if (ended) emit("signedOut", {});
   }
 
-  const canRefresh = (s: Session) => s.refreshToken !== undefined || viaProxy;
+  const canRefresh = (s: Session) => s.refreshToken !== undefined || s.cookie === true;
   const validFor = (s: Session, ms: number) => s.expiresAt === undefined || s.expiresAt - Date.now() > ms;
+  /** A minute, or half the token's lifetime when that is shorter: a 30-second token is not "always expiring". */
+  const leeway = (s: Session) => Math.min(60_000, (s.lifetime ?? Infinity) / 2);
 
   /** Refresh ahead of expiry while the page is open; sleep and hidden tabs are caught by `wake`. */
   function schedule(delay?: number): void {
     clearTimeout(timer);
     const current = session;
     if (!current || !canRefresh(current) || current.expiresAt === undefined) return;
-    const due = delay ?? current.expiresAt - 60_000 - Date.now();
-    timer = setTimeout(() => void refresh(current).catch(() => undefined), Math.min(Math.max(due, 0), 2 ** 31 - 1));
+    // At least 5 s apart, whatever the IdP says a lifetime is (even 0).
+    const due = delay ?? Math.max(current.expiresAt - leeway(current) - Date.now(), 5000);
+    timer = setTimeout(() => void refresh(current).catch(() => undefined), Math.min(due, 2 ** 31 - 1));
   }
 
   /** Timers do not run while the machine sleeps and are throttled in hidden tabs: check again when it matters. */
   function wake(): void {
-    if (session && document.visibilityState !== "hidden" && canRefresh(session) && !validFor(session, 60_000)) {
+    if (session && document.visibilityState !== "hidden" && canRefresh(session) && !validFor(session, leeway(session))) {
       void refresh(session).catch(() => undefined);
     }
   }
 
+  const pageOf = (url: URL | Location) => url.origin + url.pathname;
+
   function isCallbackUrl(href: string): boolean {
     const url = new URL(href);
-    const redirect = new URL(cfg.redirectUri);
-    if (url.origin + url.pathname !== redirect.origin + redirect.pathname) return false;
     const { params } = readParams(url, cfg.responseMode);
-    return params.has("state") && (params.has("code") || params.has("error"));
+    return pageOf(url) === pageOf(new URL(cfg.redirectUri)) && params.has("state") && (params.has("code") || params.has("error"));
   }
 
   function start(): void {
@@ -275,7 +291,11 @@ export function createAuthClient(config: AuthConfig): AuthClient {
       channel = new BroadcastChannel(`react-sso:${id}`);
       channel.onmessage = ({ data }: MessageEvent<TabMessage>) => {
         if ("session" in data) adopt(data.session, true);
-        else if (session) endSession(data.expired ? expired("The session ended in another tab.") : undefined, true);
+        else if ("ask" in data) {
+          if (session?.gen && session.gen === readJson(hints as StorageLike, genKey)) post({ session });
+        } else if (session && (!data.gen || data.gen === session.gen)) {
+          endSession(data.expired ? expired("The session ended in another tab.") : undefined, true);
+        }
       };
     }
     document.addEventListener("visibilitychange", wake);
@@ -286,9 +306,11 @@ export function createAuthClient(config: AuthConfig): AuthClient {
     });
     schedule();
     if (isCallbackUrl(window.location.href)) {
-      // Stay "loading" until the callback settles, so that no guard sees "unauthenticated" and logs in again.
+      // Stay "loading" until the callback settles, so that no guard sees "unauthenticated" and logs in
+      // again; and complete it now, even if a guard or a loading screen keeps <Callback> from mounting.
       snapshot = Object.freeze({ status: "loading", user: session ? userOf(session) : null, error: null });
-    } else if (!session && viaProxy && hints.getItem(hintKey)) {
+      handleCallback().catch(() => undefined);
+    } else if (!session && viaProxy && readJson(hints, hintKey)) {
       // The session lives in the proxy's cookie: one refresh through the proxy brings it back.
       settling = refresh(undefined).catch(() => undefined);
     } else {
@@ -326,18 +348,21 @@ export function createAuthClient(config: AuthConfig): AuthClient {
     return server;
   }
 
+  /**
+   * OpenID Connect Discovery §4: one GET, whose `issuer` must be the configured authority (§4.3).
+   * Written here rather than taken from oauth4webapi, whose version costs a tenth of the size budget.
+   */
   async function discover(): Promise<oauth.AuthorizationServer> {
-    const issuer = new URL(cfg.authority);
     const who = "The IdP's discovery document";
-    let as: oauth.AuthorizationServer;
-    try {
-      as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, requestOptions(cfg.authority, false, who)));
-    } catch (err) {
-      const error = await mapError(err, who);
-      throw error.status !== undefined && error.status < 500
-        ? new AuthError(AuthErrorCode.Config, `${who} answered HTTP ${error.status}: check "authority", or set "endpoints".`, { status: error.status })
-        : error;
+    const url = `${cfg.authority.replace(/\/$/, "")}/.well-known/openid-configuration`;
+    const { [oauth.customFetch]: send, signal } = requestOptions(url, false, who);
+    const response = await send(url, { headers: { accept: "application/json" }, signal });
+    const as = (await response.json().catch(() => undefined)) as oauth.AuthorizationServer | undefined;
+    if (!response.ok || typeof as?.issuer !== "string") {
+      const code = response.status >= 500 ? AuthErrorCode.InvalidResponse : AuthErrorCode.Config;
+      throw new AuthError(code, `${who} answered HTTP ${response.status}: check "authority", or set "endpoints".`, { status: response.status });
     }
+    if (new URL(as.issuer).href !== new URL(cfg.authority).href) fail(AuthErrorCode.Config, `${who} names another issuer than "authority".`);
     const methods = as.code_challenge_methods_supported;
     // RFC 8414 lets servers omit the list; a list without S256 would mean a downgrade, which we refuse.
     if (Array.isArray(methods) && !methods.includes("S256")) {
@@ -354,9 +379,8 @@ export function createAuthClient(config: AuthConfig): AuthClient {
     pendingLogin ??= (async () => {
       try {
         const here = window.location;
-        const redirect = new URL(cfg.redirectUri);
         // Coming back to the callback page itself would find nothing to complete there.
-        const current = here.origin + here.pathname === redirect.origin + redirect.pathname ? "/" : here.pathname + here.search + here.hash;
+        const current = pageOf(here) === pageOf(new URL(cfg.redirectUri)) ? "/" : here.pathname + here.search + here.hash;
         const as = await authorizationServer();
         const verifier = oauth.generateRandomCodeVerifier();
         const state = oauth.generateRandomState();
@@ -421,21 +445,27 @@ export function createAuthClient(config: AuthConfig): AuthClient {
     if (duplicates.length > 0) fail(AuthErrorCode.InvalidCallback, `The callback URL repeats "${duplicates[0]}".`);
     const implicit = IMPLICIT_PARAMS.find((name) => query.params.has(name) || fragment.params.has(name));
     if (implicit) fail(AuthErrorCode.InvalidCallback, `The callback URL carries "${implicit}" (implicit flow).`);
-    const state = params.get("state") ?? fail(AuthErrorCode.StateMismatch, "The callback URL has no state.");
-    const area = txStorage as StorageLike;
-    const consumed = readJson(area, CONSUMED);
-    const used = Array.isArray(consumed) ? consumed.filter((s): s is string => typeof s === "string") : [];
-    const tx = readJson(area, TX + state) as Transaction | undefined;
-    if (!tx) {
+    const state = params.get("state");
+    // Back to the cleaned callback page of a signed-in user: nothing to do there.
+    if (!state && !params.size && session) return "/";
+    if (!state) fail(AuthErrorCode.StateMismatch, "The callback URL has no state.");
+    // Under the lock, so a duplicated tab that holds the same transaction cannot exchange the code too.
+    return withLock(async () => {
+      const consumed = readJson(hints as StorageLike, usedKey);
+      const used = Array.isArray(consumed) ? consumed.filter((s): s is string => typeof s === "string") : [];
       if (used.includes(state)) fail(AuthErrorCode.CallbackReplayed, "This sign-in response was already used.");
-      fail(AuthErrorCode.StateMismatch, "The callback's state matches no login started in this tab. Sign in again.");
-    }
-    // One attempt per state, whatever happens next.
-    area.removeItem(TX + state);
-    writeJson(area, CONSUMED, [state, ...used].slice(0, 20));
-    if (tx.clientId !== cfg.clientId || tx.authority !== cfg.authority) fail(AuthErrorCode.StateMismatch, "The login was started by another client.");
+      const area = txStorage as StorageLike;
+      const tx = readJson(area, TX + state) as Transaction | undefined;
+      if (!tx) fail(AuthErrorCode.StateMismatch, "No login started in this tab matches the callback's state.");
+      // One attempt per state, whatever happens next.
+      area.removeItem(TX + state);
+      writeJson(hints as StorageLike, usedKey, [state, ...used].slice(0, 20));
+      if (tx.clientId !== cfg.clientId || tx.authority !== cfg.authority) fail(AuthErrorCode.StateMismatch, "The login was started by another client.");
+      return exchange(await authorizationServer(), params, state, tx);
+    });
+  }
 
-    const as = await authorizationServer();
+  async function exchange(as: oauth.AuthorizationServer, params: Map<string, string>, state: string, tx: Transaction): Promise<string> {
     try {
       // Checks iss (RFC 9207: a wrong one is a mix-up attack, and so is a missing one when the IdP
       // promises to send it), then any error the IdP sent.
@@ -445,7 +475,7 @@ export function createAuthClient(config: AuthConfig): AuthClient {
       const result = await oauth.processAuthorizationCodeResponse(as, client, response, { expectedNonce: tx.nonce, requireIdToken: cfg.openid });
       // A login replaces whatever session this tab had.
       session = undefined;
-      adopt(toSession(result, oauth.getValidatedIdTokenClaims(result), cfg.scope, Date.now()));
+      adopt(toSession(result, oauth.getValidatedIdTokenClaims(result), cfg.scope, Date.now(), oauth.generateRandomState()));
     } catch (err) {
       throw await mapError(err, tokenWho, viaProxy);
     }
@@ -485,25 +515,38 @@ export function createAuthClient(config: AuthConfig): AuthClient {
    * Without a current session (a reload in the proxy's cookie mode) it restores one.
    */
   function refresh(current: Session | undefined): Promise<Session> {
+    const at = epoch;
     refreshing ??= withLock(async () => {
+      // Signed out while this waited for the lock: it must not sign the user back in.
+      if (at !== epoch) fail(AuthErrorCode.LoginRequired, "Signed out meanwhile.");
       // Another tab refreshed while we waited: its session arrived by message or through shared storage.
       const stored = storage && readSession(readJson(storage, sessionKey));
       if (stored && stored.accessToken !== session?.accessToken && stored.accessToken !== current?.accessToken) adopt(stored, true);
-      if (session && session.accessToken !== current?.accessToken && validFor(session, 60_000)) return session;
+      if (session && session.accessToken !== current?.accessToken && validFor(session, leeway(session))) return session;
+      // This tab's refresh token was rotated by a tab it did not hear from (it slept, or reloaded):
+      // ask the others for the current session; if none has it, this copy is dead, and only here.
+      const newest = readJson(hints as StorageLike, genKey);
+      if (session?.refreshToken && newest && newest !== session.gen) {
+        post({ ask: true });
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        if (session?.gen === newest) return session;
+        throw new AuthError(AuthErrorCode.InvalidGrant, "Another tab has rotated this refresh token.", { status: 400 });
+      }
       const base = session;
       const as = await authorizationServer();
       const options = requestOptions(as.token_endpoint, viaProxy, tokenWho);
       // Without a refresh token in JavaScript (the proxy's cookie mode), the proxy supplies it.
       const response = await oauth.genericTokenEndpointRequest(as, client, oauth.None(), "refresh_token", base?.refreshToken ? { refresh_token: base.refreshToken } : {}, options);
       const result = await oauth.processRefreshTokenResponse(as, client, response);
-      const next = toSession(result, oauth.getValidatedIdTokenClaims(result), cfg.scope, Date.now(), base);
+      const next = toSession(result, oauth.getValidatedIdTokenClaims(result), cfg.scope, Date.now(), oauth.generateRandomState(), base);
       // A logout while the request was in flight wins over its result.
       if (session !== base) fail(AuthErrorCode.LoginRequired, "Signed out meanwhile.");
       return adopt(next);
     })
       .catch(async (err: unknown) => {
         const error = await mapError(err, tokenWho, viaProxy);
-        if (error.code === AuthErrorCode.LoginRequired) throw error;
+        // Signed out meanwhile: whatever this refresh ran into is nobody's business any more.
+        if (error.code === AuthErrorCode.LoginRequired || at !== epoch) throw error;
         if (!error.transient) {
           // Revoked, expired or reused: final. Without a session it only means there was none to restore.
           if (session) {
@@ -532,16 +575,18 @@ export function createAuthClient(config: AuthConfig): AuthClient {
     schedule(Math.max(backoff, (error.retryAfter ?? 0) * 1000));
   }
 
-  async function getAccessToken({ minValidity = 60, forceRefresh = false }: TokenOptions = {}): Promise<string> {
+  async function getAccessToken({ minValidity, forceRefresh = false }: TokenOptions = {}): Promise<string> {
     start();
     await settling;
     const current = session ?? fail(AuthErrorCode.LoginRequired, "Nobody is signed in.");
-    if (!forceRefresh && validFor(current, minValidity * 1000)) return current.accessToken;
+    if (!forceRefresh && validFor(current, minValidity === undefined ? leeway(current) : minValidity * 1000)) return current.accessToken;
     if (!canRefresh(current)) {
       if (validFor(current, 0)) return current.accessToken;
       endSession(expired("The access token expired. Sign in again."));
       fail(AuthErrorCode.LoginRequired, "The session has expired.");
     }
+    // While a backoff is under way, callers get the token that still works, not a request each.
+    if (attempts > 0 && !forceRefresh && validFor(current, 0)) return current.accessToken;
     try {
       return (await refresh(current)).accessToken;
     } catch (err) {
@@ -552,9 +597,9 @@ export function createAuthClient(config: AuthConfig): AuthClient {
   }
 
   async function authFetch(input: RequestInfo | URL, init: RequestInit = {}): Promise<Response> {
-    // A stream is read while it is sent: there is nothing left to send a second time. Other
-    // bodies (strings, forms, blobs, and Requests built from them) can be sent again from a clone.
-    const replayable = !(init.body instanceof ReadableStream) && (input as { duplex?: string }).duplex !== "half";
+    // A stream passed as init.body is read while it is sent: nothing is left to send again. Other
+    // bodies, and Requests (sent from clones), can be sent twice.
+    const replayable = !(init.body instanceof ReadableStream);
     const send = async (forceRefresh: boolean) => {
       const request = new Request(input instanceof Request && replayable ? input.clone() : input, init);
       request.headers.set("Authorization", `Bearer ${await getAccessToken({ forceRefresh })}`);
@@ -573,18 +618,22 @@ export function createAuthClient(config: AuthConfig): AuthClient {
     if (options.local) return;
     const as = await authorizationServer().catch(() => undefined);
     const endpoint = viaProxy ? as?.token_endpoint : as?.revocation_endpoint;
-    const token = viaProxy ? "" : ended?.refreshToken;
-    if (endpoint && token !== undefined) {
-      // The proxy revokes the refresh token it holds and clears its cookie; without one, revoke it here
-      // (RFC 7009). Best effort: a failure must not keep anyone signed in.
+    const token = ended?.refreshToken;
+    if (endpoint && (viaProxy || token)) {
+      // The proxy revokes the refresh token (from its cookie, or the one sent in passthrough mode) and
+      // clears the cookie; without a proxy, revoke it here (RFC 7009). Under the lock, after any
+      // refresh in flight, whose new cookie would otherwise outlive the logout. Best effort: a
+      // failure must not keep anyone signed in.
       const { [oauth.customFetch]: send, headers, signal } = requestOptions(endpoint, viaProxy, tokenWho);
-      const form: Record<string, string> = viaProxy ? { action: "logout", client_id: cfg.clientId } : { token, token_type_hint: "refresh_token", client_id: cfg.clientId };
-      await send(endpoint, {
-        method: "POST",
-        headers: { ...headers, "Content-Type": "application/x-www-form-urlencoded" },
-        body: new URLSearchParams(form).toString(),
-        signal,
-      }).catch(() => undefined);
+      const form = { ...(viaProxy && { action: "logout" }), ...(token && { token, token_type_hint: "refresh_token" }), client_id: cfg.clientId };
+      await withLock(() =>
+        send(endpoint, {
+          method: "POST",
+          headers: { ...headers, "Content-Type": "application/x-www-form-urlencoded" },
+          body: new URLSearchParams(form).toString(),
+          signal,
+        }).catch(() => undefined),
+      );
     }
     if (as?.end_session_endpoint) {
       const url = new URL(as.end_session_endpoint);

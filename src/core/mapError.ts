@@ -81,9 +81,6 @@ export async function mapError(err: unknown, who: string, viaProxy = false): Pro
     if ((detail as { claim?: unknown } | null)?.claim === "iss" || /"iss"/.test(err.message)) {
       return new AuthError(AuthErrorCode.IssuerMismatch, `The issuer (iss) is missing or not "authority": ${err.message}.`, { cause });
     }
-    if (err.code === oauth.JSON_ATTRIBUTE_COMPARISON) {
-      return new AuthError(AuthErrorCode.Config, `${who} names another issuer than "authority".`, { cause });
-    }
     if (err.code === oauth.JWT_CLAIM_COMPARISON || err.code === oauth.JWT_TIMESTAMP_CHECK) {
       return new AuthError(AuthErrorCode.InvalidIdToken, `The ID token was rejected: ${err.message}.`, { cause });
     }

@@ -9,6 +9,12 @@ export interface Session {
   accessToken: string;
   /** When the access token expires by the local clock (receipt time + `expires_in`); undefined when the server did not say. */
   expiresAt: number | undefined;
+  /** `expires_in` in milliseconds: the default leeway is never more than half of it, so short-lived tokens are not refreshed in a loop. */
+  lifetime?: number | undefined;
+  /** Names the refresh token held (never the token itself), so a tab can tell that its copy was rotated away. */
+  gen?: string | undefined;
+  /** The token proxy keeps a refresh token for this session in its cookie. */
+  cookie?: boolean | undefined;
   refreshToken: string | undefined;
   idToken: string | undefined;
   scopes: readonly string[];
@@ -29,6 +35,7 @@ export function toSession(
   idClaims: IDToken | undefined,
   requestedScope: string,
   now: number,
+  gen: string,
   previous?: Session,
 ): Session {
   // OIDC Core §12.2: a refreshed ID token must name the same user.
@@ -39,8 +46,12 @@ export function toSession(
     accessToken: wire.access_token,
     // Receipt time plus expires_in, so a skewed device clock does not matter (the JWT exp would).
     expiresAt: wire.expires_in === undefined ? undefined : now + wire.expires_in * 1000,
+    lifetime: wire.expires_in === undefined ? undefined : wire.expires_in * 1000,
     // RFC 6749 §6: without a new refresh token in the response, the old one stays valid.
     refreshToken: wire.refresh_token ?? previous?.refreshToken,
+    gen: wire.refresh_token ? gen : previous?.gen,
+    // Set by react-sso/server in cookie mode whenever its cookie holds a refresh token.
+    cookie: wire.refresh_token_in_cookie === true,
     idToken: wire.id_token ?? previous?.idToken,
     // RFC 6749 §5.1: scope may be omitted when it is what was requested.
     scopes: Object.freeze((wire.scope ?? previous?.scopes.join(" ") ?? requestedScope).split(" ").filter(Boolean)),

@@ -14,18 +14,16 @@ export class MemoryStorage implements StorageLike {
   }
 }
 
-/** Web storage, or memory when it is missing (server rendering) or refused (privacy modes). */
+/**
+ * Web storage, or memory when it is missing (server rendering) or refused (a sandboxed frame,
+ * where the getter throws). Writes that fail later (a full quota) are caught by writeJson.
+ */
 export function webStorage(kind: "session" | "local"): Storage | MemoryStorage {
   try {
-    const storage = kind === "session" ? globalThis.sessionStorage : globalThis.localStorage;
-    if (storage) {
-      const probe = "react-sso.probe";
-      storage.setItem(probe, probe);
-      storage.removeItem(probe);
-      return storage;
-    }
+    const storage = globalThis[kind === "session" ? "sessionStorage" : "localStorage"];
+    if (storage) return storage;
   } catch {
-    // Fall through: a throwing getter or a full quota means we cannot rely on it.
+    // Fall through to memory.
   }
   return new MemoryStorage();
 }

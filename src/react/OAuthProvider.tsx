@@ -2,7 +2,6 @@
 import { useEffect, useMemo, useRef, useState, type ReactNode } from "react";
 import { createAuthClient, type AuthClient, type AuthConfig, type AuthEvents } from "../core/index.js";
 import { AuthContext, type AuthContextValue } from "./AuthContext.js";
-import { DEV } from "./dev.js";
 
 /** Props of {@link OAuthProvider}: give it a `config` (it creates the client) or a `client` you created. */
 export type OAuthProviderProps = (
@@ -50,9 +49,6 @@ export function OAuthProvider(props: OAuthProviderProps): ReactNode {
     if (!props.config) throw new Error("react-sso: <OAuthProvider> needs a config={…} or a client={…} prop.");
     return createAuthClient(props.config);
   });
-  if (DEV && props.client && props.client !== client) {
-    console.warn("react-sso: <OAuthProvider client> changed after mount; the first client is kept. Create the client once, outside the component.");
-  }
 
   // The latest props, without making the context value change or listeners re-subscribe on every render.
   const latest = useRef(props);

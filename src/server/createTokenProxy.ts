@@ -52,7 +52,11 @@ export interface TokenProxyOptions {
      */
     maxAge?: number;
   };
-  /** Timeout of each request to the IdP, in milliseconds. @default 10000 */
+  /**
+   * Timeout of each request to the IdP, in milliseconds. Keep it below the browser's `timeoutMs`
+   * (10 s), so that the proxy answers (and sets a rotated cookie) before the browser gives up.
+   * @default 8000
+   */
   timeoutMs?: number;
   /** Largest accepted request body, in bytes. @default 8192 */
   maxBodyBytes?: number;
@@ -155,7 +159,7 @@ export function createTokenProxy(options: TokenProxyOptions): TokenProxy {
     configError("cookie.secrets", "must hold at least one secret of 32 or more characters (cookie mode encrypts the refresh token with it)");
   }
   const maxAge = options.cookie?.maxAge ?? 7 * 24 * 3600;
-  const timeoutMs = options.timeoutMs ?? 10_000;
+  const timeoutMs = options.timeoutMs ?? 8000;
   const maxBodyBytes = options.maxBodyBytes ?? 8192;
   // Whole numbers that timers and Max-Age accept (AbortSignal.timeout takes at most 2^31 - 1 ms).
   for (const [field, value] of [["cookie.maxAge", maxAge], ["timeoutMs", timeoutMs], ["maxBodyBytes", maxBodyBytes]] as const) {
@@ -436,26 +440,46 @@ export function createTokenProxy(options: TokenProxyOptions): TokenProxy {
       relay(await oauth.genericTokenEndpointRequest(up.as, client, clientAuth, kind, params, upstreamOptions())),
     );
     const cookies: string[] = [];
-    if (answer.status === 200) {
-      const idToken = answer.body.id_token;
-      if (typeof idToken === "string") await callIdp(() => verifyIdToken(idToken, up));
-      const rotated = answer.body.refresh_token;
-      if (mode === "cookie") {
-        if (typeof rotated === "string" && rotated !== "") {
-          const seconds = lifetime(answer.body, rotated);
-          cookies.push(serializeCookie(await seal(rotated, (await keys)[0] as Uint8Array, clientId, seconds), cookieAttributes(origin, seconds)));
-        } else if (kind === "authorization_code" && sealed) {
-          // A new sign-in without a refresh token must not leave the previous session's behind.
-          cookies.push(clearCookie);
-        }
-        delete answer.body.refresh_token;
-        delete answer.body.refresh_expires_in;
-      }
-    } else if (mode === "cookie" && kind === "refresh_token" && answer.body.error === "invalid_grant") {
+    if (answer.status !== 200) {
       // The refresh token is dead at the IdP: the cookie holding it goes too.
-      cookies.push(clearCookie);
+      if (mode === "cookie" && kind === "refresh_token" && answer.body.error === "invalid_grant") cookies.push(clearCookie);
+      return { ...answer, cookies };
     }
-    return { ...answer, cookies };
+    const rotated = answer.body.refresh_token;
+    // Only the fields of RFC 6749 §5.1 and OpenID Connect reach the browser, whatever else the IdP adds.
+    const body: Record<string, unknown> = {};
+    for (const field of ["access_token", "token_type", "expires_in", "scope", "id_token", ...(mode === "passthrough" ? ["refresh_token"] : [])]) {
+      if (answer.body[field] !== undefined) body[field] = answer.body[field];
+    }
+    if (mode === "cookie") {
+      // A refresh that rotated nothing leaves the refresh token in the cookie it came from.
+      let held = kind === "refresh_token";
+      if (typeof rotated === "string" && rotated !== "") {
+        // Sealed before anything else can fail: the IdP has already retired the previous refresh token.
+        const seconds = lifetime(answer.body, rotated);
+        cookies.push(serializeCookie(await seal(rotated, (await keys)[0] as Uint8Array, clientId, seconds), cookieAttributes(origin, seconds)));
+        held = true;
+      } else if (kind === "authorization_code" && sealed) {
+        // A new sign-in without a refresh token must not leave the previous session's behind.
+        cookies.push(clearCookie);
+      }
+      // Tells the browser that refreshing through the proxy will work.
+      if (held) body.refresh_token_in_cookie = true;
+    }
+    const idToken = body.id_token;
+    if (typeof idToken === "string") {
+      try {
+        await callIdp(() => verifyIdToken(idToken, up));
+      } catch (err) {
+        // A refresh keeps the rotated cookie even so (the IdP retired the old refresh token, and the
+        // next attempt needs the new one); a failed sign-in leaves nothing behind.
+        if (err instanceof Rejection) {
+          return { status: err.status, body: { error: err.error, error_description: err.description }, headers: {}, cookies: kind === "refresh_token" ? cookies : [] };
+        }
+        throw err;
+      }
+    }
+    return { ...answer, body, cookies };
   }
 
   return async function tokenProxy(request: Request): Promise<Response> {

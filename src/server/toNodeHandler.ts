@@ -1,5 +1,5 @@
+// Types only: importing this module must not load node:* (the same entry serves edge runtimes).
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { Readable } from "node:stream";
 
 /** A node:http request as Express and others hand it over, possibly with a body already parsed. */
 type NodeRequest = IncomingMessage & { body?: unknown };
@@ -8,7 +8,10 @@ function bodyOf(req: NodeRequest): BodyInit | undefined {
   if (req.method === "GET" || req.method === "HEAD") return undefined;
   // Still readable: nobody has read the body, so stream it. Otherwise a body parser
   // (express.urlencoded() and friends) consumed it, and its result is all there is.
-  if (req.readable && !req.readableEnded) return Readable.toWeb(req) as ReadableStream<Uint8Array>;
+  if (req.readable && !req.readableEnded) {
+    // Node's fetch reads an async iterable body, which an IncomingMessage is.
+    return req as unknown as ReadableStream<Uint8Array>;
+  }
   const parsed = req.body;
   if (typeof parsed === "string") return parsed;
   // Raw bytes stay bytes, so the proxy's own UTF-8 check still applies.
@@ -41,13 +44,13 @@ export function toNodeHandler(
       }
       const body = bodyOf(req as NodeRequest);
       // A rebuilt body has its own length.
-      if (!(body instanceof ReadableStream)) headers.delete("content-length");
+      if (body !== (req as unknown)) headers.delete("content-length");
       const request = new Request(new URL(req.url ?? "/", "http://localhost"), {
         method: req.method,
         headers,
         body,
         // Required by Node's fetch for a streamed body.
-        ...(body instanceof ReadableStream ? { duplex: "half" } : {}),
+        ...(body === (req as unknown) ? { duplex: "half" } : {}),
       } as RequestInit);
       const response = await handler(request);
       res.statusCode = response.status;

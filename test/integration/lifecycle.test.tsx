@@ -43,12 +43,12 @@ describe("getAccessToken and the token lifecycle, against the real IdP", () => {
   });
 
   it("returns the cached token without a request while it is valid beyond minValidity", async () => {
-    const client = await signedIn(5 * 60_000);
+    const client = await signedIn(100_000);
     const first = await client.getAccessToken();
     expect(await client.getAccessToken({ minValidity: 60 })).toBe(first);
     expect(await refreshes()).toBe(0);
     // Asking for more validity than is left refreshes.
-    expect(await client.getAccessToken({ minValidity: 10 * 60 })).not.toBe(first);
+    expect(await client.getAccessToken({ minValidity: 120 })).not.toBe(first);
     expect(await refreshes()).toBe(1);
   });
 
@@ -108,6 +108,10 @@ describe("getAccessToken and the token lifecycle, against the real IdP", () => {
     // The caller still gets the valid token; nobody is signed out.
     expect(await client.getAccessToken()).toBe(before);
     expect(errors[0]?.error).toMatchObject({ code: "network" });
+    // Later callers during the backoff get it too, without a request each.
+    const attempted = await refreshes();
+    for (let i = 0; i < 5; i++) expect(await client.getAccessToken()).toBe(before);
+    expect(await refreshes()).toBe(attempted);
     expect(client.getSnapshot()).toMatchObject({ status: "authenticated", error: null });
 
     // The IdP comes back; the next backoff attempt succeeds by itself.
@@ -172,6 +176,20 @@ describe("authFetch", () => {
       expect(retried.status).toBe(200);
       expect(await refreshes()).toBe(1);
       expect(resource.seen).toEqual([first, first, await client.getAccessToken()]);
+    } finally {
+      resource.close();
+    }
+  });
+
+  it("retries a Request input too, from a clone", async () => {
+    const client = await signedIn();
+    const resource = await api();
+    try {
+      resource.rejected.add(await client.getAccessToken());
+      const response = await client.authFetch(new Request(resource.url, { method: "POST", body: "payload" }));
+      expect(response.status).toBe(200);
+      expect(resource.seen).toHaveLength(2);
+      expect(await refreshes()).toBe(1);
     } finally {
       resource.close();
     }

@@ -96,6 +96,25 @@ describe("imports point one way", () => {
   });
 });
 
+describe("the server entry", () => {
+  it("imports nothing from the browser entries, and no node: module at run time (edge runtimes load it)", async () => {
+    const result = await build({
+      entryPoints: [join(ROOT, "src/server/index.ts")],
+      bundle: true,
+      format: "esm",
+      write: false,
+      platform: "neutral",
+      packages: "external",
+      metafile: true,
+      logLevel: "silent",
+    });
+    const inputs = Object.keys(result.metafile.inputs);
+    expect(inputs.filter((file) => !file.startsWith("src/server/"))).toEqual([]);
+    const imports = Object.values(result.metafile.outputs).flatMap((output) => output.imports.map((i) => i.path));
+    expect(imports.filter((path) => path.startsWith("node:"))).toEqual([]);
+  });
+});
+
 /** Minified, bundled with its dependencies except React, then gzipped at level 9: what an app ships. */
 async function gzippedSize(entry: string): Promise<number> {
   const result = await build({

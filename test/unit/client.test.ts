@@ -513,7 +513,7 @@ describe("getSnapshot", () => {
       refreshBody = body;
       return json({ access_token: "at-2", token_type: "Bearer", expires_in: 300 });
     };
-    await expect(client.getAccessToken()).resolves.toBe("at-2");
+    await expect(client.getAccessToken({ forceRefresh: true })).resolves.toBe("at-2");
     expect(refreshBody?.get("grant_type")).toBe("refresh_token");
     expect(refreshBody?.get("refresh_token")).toBe("rt-1");
     expect(client.getSnapshot()).toBe(signedIn);
@@ -538,5 +538,33 @@ describe("getAccessToken", () => {
     await expect(client.getAccessToken()).rejects.toMatchObject({ code: "login_required" });
     expect(idp.calls).toHaveLength(0);
     expect(opened).toHaveLength(0);
+  });
+});
+
+describe("short-lived access tokens", () => {
+  it("are not refreshed in a loop: the leeway is at most half the token's lifetime", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
+    try {
+      const { client, idp, opened } = setup({ scope: "api" });
+      let issued = 0;
+      idp.token = () => json({ access_token: `at-${++issued}`, token_type: "Bearer", expires_in: 20, refresh_token: `rt-${issued}` });
+      const { callbackUrl } = await loginAndCallback(client, opened);
+      await client.handleCallback(callbackUrl);
+      // 20 s tokens with the default 60 s minValidity: still served from cache, not refreshed per call.
+      expect(await client.getAccessToken()).toBe("at-1");
+      expect(await client.getAccessToken()).toBe("at-1");
+      // The scheduled refresh comes at half the lifetime, once.
+      await vi.advanceTimersByTimeAsync(9_000);
+      expect(issued).toBe(1);
+      await vi.advanceTimersByTimeAsync(2_000);
+      expect(issued).toBe(2);
+      expect(await client.getAccessToken()).toBe("at-2");
+      // A minute of a page left open: one refresh per ten seconds, not a storm.
+      await vi.advanceTimersByTimeAsync(60_000);
+      expect(issued).toBeLessThanOrEqual(8);
+      expect(issued).toBeGreaterThanOrEqual(6);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -276,3 +276,17 @@ describe("error messages", () => {
     expect(error.message).toContain("https");
   });
 });
+
+describe("config errors never echo credentials", () => {
+  it("a URL with user:password@ is refused without repeating the password", () => {
+    let message = "";
+    try {
+      createAuthClient({ authority: "https://admin:hunter2-secret@sso.example.com", clientId: "c", redirectUri: "https://app.example.com/cb" });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toContain('"authority"');
+    expect(message).not.toContain("hunter2");
+    expect(message).not.toContain("admin");
+  });
+});

@@ -280,15 +280,18 @@ describe("<RequireAuth>", () => {
     expect(screen.getByText("redirecting")).toBeDefined();
   });
 
-  it("does not log in on the callback page: it waits while the callback is processed", async () => {
+  it("does not log in on the callback page: it waits while the callback is processed, even without <Callback>", async () => {
     window.history.replaceState(null, "", "/callback?code=c&state=s");
     const fetch = discoveryFetch();
     const opened: string[] = [];
     const client = createAuthClient(realConfig(fetch, opened));
     render(<StrictMode>{withProvider(client, <RequireAuth fallback={<p>wait</p>}>secret</RequireAuth>)}</StrictMode>);
-    await flush();
     expect(client.getSnapshot().status).toBe("loading");
     expect(screen.getByText("wait")).toBeDefined();
+    // The client completes the callback itself; this one answers no login of this tab.
+    await waitFor(() => expect(client.getSnapshot().status).toBe("error"));
+    expect(client.getSnapshot().error?.code).toBe("state_mismatch");
+    expect(screen.getByRole("alert")).toBeDefined();
     expect(opened).toHaveLength(0);
     expect(fetch).not.toHaveBeenCalled();
   });
