@@ -1,6 +1,7 @@
 // Drives Debian's Chromium (never a downloaded browser) against the playground's three servers.
 import { mkdirSync } from "node:fs";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { afterAll, beforeAll } from "vitest";
 import { startPlayground, type Playground } from "../../playground/start.js";
 
 export const OUTPUT_DIR = new URL("./output/", import.meta.url);
@@ -10,6 +11,38 @@ export async function launch(): Promise<Browser> {
     executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run", "--disable-component-update", "--disable-sync"],
   });
+}
+
+/**
+ * The playground's servers and a browser for the test file that calls it, started before its
+ * tests and stopped after. The getters are valid inside tests and hooks.
+ */
+export function usePlayground(): { readonly playground: Playground; readonly browser: Browser; readonly idp: NonNullable<Playground["idp"]> } {
+  let started: { playground: Playground; browser: Browser } | undefined;
+  beforeAll(async () => {
+    started = await start();
+  });
+  afterAll(async () => {
+    await started?.browser.close();
+    await started?.playground.close();
+  });
+  const get = () => {
+    if (!started) throw new Error("the playground is not started yet");
+    return started;
+  };
+  return {
+    get playground() {
+      return get().playground;
+    },
+    get browser() {
+      return get().browser;
+    },
+    get idp() {
+      const idp = get().playground.idp;
+      if (!idp) throw new Error("the e2e suite needs the local IdP");
+      return idp;
+    },
+  };
 }
 
 export async function start(): Promise<{ playground: Playground; browser: Browser }> {

@@ -1,33 +1,19 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { Browser, Page } from "playwright-core";
-import type { Playground } from "../../playground/start.js";
-import { newContext, OUTPUT_DIR, scriptVisibleState, signInAtIdp, start, statusOf } from "./browser.js";
+import { beforeEach, describe, expect, it } from "vitest";
+import type { Page } from "playwright-core";
+import { newContext, OUTPUT_DIR, scriptVisibleState, signInAtIdp, statusOf, usePlayground } from "./browser.js";
 
-let playground: Playground;
-let browser: Browser;
-
-beforeAll(async () => {
-  ({ playground, browser } = await start());
-});
-afterAll(async () => {
-  await browser?.close();
-  await playground?.close();
-});
-beforeEach(() => playground.idp?.reset());
-
-const stats = () => {
-  if (!playground.idp) throw new Error("the e2e suite needs the local IdP");
-  return playground.idp.stats();
-};
+const env = usePlayground();
+beforeEach(() => env.idp.reset());
+const stats = () => env.idp.stats();
 
 /** Signs in from a guarded page (the guard redirects) or from the home page's button. */
 async function signedInPage(path: "/account" | "/"): Promise<Page> {
-  const page = await (await newContext(browser)).newPage();
-  await page.goto(`${playground.appUrl}${path}`);
+  const page = await (await newContext(env.browser)).newPage();
+  await page.goto(`${env.playground.appUrl}${path}`);
   if (path === "/") await page.getByTestId("sign-in").click();
-  await page.waitForURL((url) => url.origin === playground.issuer);
+  await page.waitForURL((url) => url.origin === env.playground.issuer);
   await signInAtIdp(page);
-  await page.waitForURL(`${playground.appUrl}${path}`);
+  await page.waitForURL(`${env.playground.appUrl}${path}`);
   await expect.poll(() => statusOf(page)).toBe("authenticated");
   return page;
 }
@@ -38,7 +24,7 @@ describe("the playground in Chromium", () => {
     await expect.poll(() => page.getByTestId("user-name").first().textContent()).toBe("User ada");
     expect(stats().token.authorization_code).toBe(1);
     expect(new URL(page.url()).search).toBe("");
-    await page.goto(`${playground.appUrl}/`);
+    await page.goto(`${env.playground.appUrl}/`);
     await expect.poll(() => statusOf(page)).toBe("authenticated");
     await page.screenshot({ path: new URL("signed-in.png", OUTPUT_DIR).pathname, fullPage: true });
   });
@@ -69,9 +55,9 @@ describe("the playground in Chromium", () => {
   });
 
   it("refreshes the access token after it expires, and the API keeps working", async () => {
-    const page = await (await newContext(browser)).newPage();
+    const page = await (await newContext(env.browser)).newPage();
     await page.clock.install();
-    await page.goto(`${playground.appUrl}/`);
+    await page.goto(`${env.playground.appUrl}/`);
     await page.getByTestId("sign-in").click();
     await signInAtIdp(page);
     await expect.poll(() => statusOf(page)).toBe("authenticated");
@@ -90,7 +76,7 @@ describe("the playground in Chromium", () => {
     const page = await signedInPage("/");
     await page.getByTestId("sign-out").click();
     await page.getByRole("button", { name: "Yes, sign me out" }).click();
-    await page.waitForURL(`${playground.appUrl}/`);
+    await page.waitForURL(`${env.playground.appUrl}/`);
     await expect.poll(() => statusOf(page)).toBe("unauthenticated");
     expect(stats().revocation).toBe(1);
     expect((await page.context().cookies()).filter((c) => c.name.startsWith("react-sso"))).toEqual([]);
@@ -99,8 +85,8 @@ describe("the playground in Chromium", () => {
   });
 
   it("shows the error UI for a cancelled login (access_denied)", async () => {
-    const page = await (await newContext(browser)).newPage();
-    await page.goto(`${playground.appUrl}/`);
+    const page = await (await newContext(env.browser)).newPage();
+    await page.goto(`${env.playground.appUrl}/`);
     await page.getByTestId("sign-in").click();
     await page.getByRole("link", { name: /cancel/i }).click();
     const alert = page.getByRole("alert").first();
@@ -109,9 +95,9 @@ describe("the playground in Chromium", () => {
   });
 
   it("refuses a POST to the token proxy from a foreign origin", async () => {
-    const page = await (await newContext(browser)).newPage();
+    const page = await (await newContext(env.browser)).newPage();
     // A page on another origin (the IdP's) tries both kinds of cross-site request.
-    await page.goto(`${playground.issuer}/.well-known/openid-configuration`);
+    await page.goto(`${env.playground.issuer}/.well-known/openid-configuration`);
     const outcome = await page.evaluate(async (proxy) => {
       const preflighted = await fetch(proxy, {
         method: "POST",
@@ -127,15 +113,15 @@ describe("the playground in Chromium", () => {
         (e: Error) => e.name,
       );
       return { preflighted, simple };
-    }, `${playground.appUrl}/auth/token`);
+    }, `${env.playground.appUrl}/auth/token`);
     // The preflight is refused, so the browser never sends the request.
     expect(outcome.preflighted).toBe("TypeError");
     expect(outcome.simple).toBe("opaque");
     expect(stats().token.total).toBe(0);
     // And what the proxy answers such a request, seen without a browser's CORS enforcement:
-    const direct = await fetch(`${playground.appUrl}/auth/token`, {
+    const direct = await fetch(`${env.playground.appUrl}/auth/token`, {
       method: "POST",
-      headers: { Origin: playground.issuer, "Content-Type": "application/x-www-form-urlencoded", "X-React-SSO": "1" },
+      headers: { Origin: env.playground.issuer, "Content-Type": "application/x-www-form-urlencoded", "X-React-SSO": "1" },
       body: "grant_type=refresh_token",
     });
     expect(direct.status).toBe(403);

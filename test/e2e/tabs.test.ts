@@ -1,33 +1,19 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Browser, BrowserContext, Page } from "playwright-core";
-import type { Playground } from "../../playground/start.js";
-import { newContext, signInAtIdp, start, statusOf } from "./browser.js";
+import { describe, expect, it } from "vitest";
+import type { BrowserContext, Page } from "playwright-core";
+import { newContext, signInAtIdp, statusOf, usePlayground } from "./browser.js";
 
-let playground: Playground;
-let browser: Browser;
-
-beforeAll(async () => {
-  ({ playground, browser } = await start());
-});
-afterAll(async () => {
-  await browser?.close();
-  await playground?.close();
-});
-
-const idp = () => {
-  if (!playground.idp) throw new Error("the e2e suite needs the local IdP");
-  return playground.idp;
-};
+const env = usePlayground();
+const idp = () => env.idp;
 
 type Sso = { getAccessToken(): Promise<string> };
 const tokenOf = (page: Page) => page.evaluate(() => (window as unknown as { __reactSso: Sso }).__reactSso.getAccessToken());
 
 /** A browser with one signed-in tab and `count - 1` more tabs of the same app, each showing "/" signed in. */
 async function tabs(count: number): Promise<{ context: BrowserContext; pages: Page[] }> {
-  const context = await newContext(browser);
+  const context = await newContext(env.browser);
   const first = await context.newPage();
   await first.clock.install();
-  await first.goto(`${playground.appUrl}/`);
+  await first.goto(`${env.playground.appUrl}/`);
   await first.getByTestId("sign-in").click();
   await signInAtIdp(first);
   await expect.poll(() => statusOf(first)).toBe("authenticated");
@@ -35,7 +21,7 @@ async function tabs(count: number): Promise<{ context: BrowserContext; pages: Pa
   for (let i = 1; i < count; i++) {
     const page = await context.newPage();
     await page.clock.install();
-    await page.goto(`${playground.appUrl}/`);
+    await page.goto(`${env.playground.appUrl}/`);
     await expect.poll(() => statusOf(page)).toBe("authenticated");
     pages.push(page);
   }
@@ -51,7 +37,7 @@ describe("tabs of the same app in Chromium", () => {
     const tokens = await Promise.all(pages.map(tokenOf));
     expect(idp().stats().token.refresh_token).toBe(1);
     expect(new Set(tokens).size).toBe(1);
-    const me = await fetch(`${playground.appUrl}/api/me`, { headers: { Authorization: `Bearer ${tokens[0]}` } });
+    const me = await fetch(`${env.playground.appUrl}/api/me`, { headers: { Authorization: `Bearer ${tokens[0]}` } });
     expect(me.status).toBe(200);
   });
 
