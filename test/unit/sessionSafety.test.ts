@@ -90,11 +90,17 @@ describe("a tab whose refresh token was rotated by another tab", () => {
     localStorage.setItem(GEN_KEY, JSON.stringify("g-newest"));
     stored({ gen: "g1", expiresAt: Date.now() - 1000 });
     const stale = client(s);
+    // Listen as a third tab, created after the other one: channels receive in creation order, so
+    // once this one has the expiry broadcast, the other tab has had it too.
+    const tab = new BroadcastChannel(`react-sso:${AUTHORITY}:spa`);
+    const heard: unknown[] = [];
+    tab.onmessage = ({ data }) => heard.push(data);
     await expect(stale.getAccessToken()).rejects.toMatchObject({ code: "session_expired" });
     expect(tokenCalls(s)).toHaveLength(0);
-    // Give the broadcast a chance to arrive: it names the dead generation, which is not the other tab's.
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    // The broadcast names the dead generation, which is not the other tab's.
+    await vi.waitFor(() => expect(heard).toContainEqual({ out: true, expired: true, gen: "g1" }));
     expect(other.getSnapshot().status).toBe("authenticated");
+    tab.close();
   });
 
   it("a sign-out, unlike an expiry, ends every tab", async () => {
