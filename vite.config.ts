@@ -1,9 +1,21 @@
+import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
 // Everything the package depends on stays an import: the app's bundler dedupes it.
 const external = [/^react($|\/)/, /^react-dom($|\/)/, "oauth4webapi", "jose", /^node:/];
 
+/**
+ * The package's own names, resolved to its sources: tests and the playground import
+ * "react-sso-kit", "react-sso-kit/core" and "react-sso-kit/server" exactly as apps do.
+ */
+export const selfAlias = [
+  { find: /^react-sso-kit$/, replacement: fileURLToPath(new URL("./src/react/index.ts", import.meta.url)) },
+  { find: /^react-sso-kit\/core$/, replacement: fileURLToPath(new URL("./src/core/index.ts", import.meta.url)) },
+  { find: /^react-sso-kit\/server$/, replacement: fileURLToPath(new URL("./src/server/index.ts", import.meta.url)) },
+];
+
 export default defineConfig({
+  resolve: { alias: selfAlias },
   oxc: { jsx: { runtime: "automatic" } },
   build: {
     outDir: "dist",

@@ -1,7 +1,7 @@
-// The playground's backend: the token proxy from react-sso/server, and a protected API route.
+// The playground's backend: the token proxy from react-sso-kit/server, and a protected API route.
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { createTokenProxy, toNodeHandler } from "../src/server/index.js";
+import { createTokenProxy, toNodeHandler } from "react-sso-kit/server";
 
 export interface BackendOptions {
   issuer: string;

@@ -12,6 +12,8 @@ await build({
   format: "esm",
   target: "node20",
   packages: "external",
+  // The backend imports "react-sso-kit/server" like any app; here that name is this repository's source.
+  alias: { "react-sso-kit/server": fileURLToPath(new URL("../src/server/index.ts", import.meta.url)) },
   logLevel: "warning",
 });
 process.env.REACT_SSO_PLAYGROUND_DIR = fileURLToPath(new URL(".", import.meta.url));

@@ -95,6 +95,8 @@ export async function startPlayground(options: PlaygroundOptions = {}): Promise<
       logLevel: options.quiet ? "silent" : "info",
       clearScreen: false,
       oxc: { jsx: { runtime: "automatic" } },
+      // The app imports "react-sso-kit" like any app; here that name is this repository's source.
+      resolve: { alias: [{ find: /^react-sso-kit$/, replacement: `${PLAYGROUND_DIR}/../src/react/index.ts` }] },
       define: {
         "import.meta.env.VITE_SSO_AUTHORITY": JSON.stringify(issuer),
         "import.meta.env.VITE_SSO_CLIENT_ID": JSON.stringify(clientId),

@@ -1,6 +1,6 @@
 import { version as reactVersion, type ReactNode } from "react";
 import { Link, NavLink, Outlet, Route, Routes } from "react-router";
-import { Callback, RequireAuth, useAuth, type AuthConfig } from "../../src/react/index.js";
+import { Callback, RequireAuth, useAuth, type AuthConfig } from "react-sso-kit";
 import {
   AccessTokenCard,
   ApiCard,

@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState, useSyncExternalStore, type ReactNode } from "react";
-import { AuthError, AuthErrorCode, useAuth, type AuthConfig, type AuthStatus, type Claims } from "../../src/react/index.js";
+import { AuthError, AuthErrorCode, useAuth, type AuthConfig, type AuthStatus, type Claims } from "react-sso-kit";
 import type { RefreshEntry, TokenTracker } from "./tokenEvents.js";
 
 const clock = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });

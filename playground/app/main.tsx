@@ -1,8 +1,8 @@
 import { StrictMode, type ReactNode } from "react";
 import { createRoot } from "react-dom/client";
 import { BrowserRouter, useNavigate } from "react-router";
-// From the source, not the package name: the package is not installed inside itself.
-import { AuthError, AuthErrorCode, OAuthProvider, createAuthClient, type AuthClient, type AuthConfig } from "../../src/react/index.js";
+// The package name resolves to the sources (the launcher and tsconfig alias it).
+import { AuthError, AuthErrorCode, OAuthProvider, createAuthClient, type AuthClient, type AuthConfig } from "react-sso-kit";
 import { App } from "./App.js";
 import { ErrorAlert, Logo } from "./components.js";
 import { createTokenTracker, type TokenTracker } from "./tokenEvents.js";

@@ -1,4 +1,4 @@
-import type { AuthClient, AuthError } from "../../src/react/index.js";
+import type { AuthClient, AuthError } from "react-sso-kit";
 
 /** One entry of the refresh log. Times are epoch milliseconds, like the SDK's. */
 export interface RefreshEntry {

@@ -50,7 +50,7 @@ export interface AuthConfig {
    */
   scope?: string | readonly string[];
   /**
-   * URL of your backend token route (`react-sso/server`). The code exchange and refreshes are
+   * URL of your backend token route (`react-sso-kit/server`). The code exchange and refreshes are
    * sent there, never to the IdP's token endpoint, so the client secret stays on the server; in
    * the proxy's cookie mode the refresh token never reaches JavaScript either. May be relative
    * to the page's origin, e.g. `"/auth/token"`.

@@ -50,7 +50,7 @@ export function toSession(
     // RFC 6749 §6: without a new refresh token in the response, the old one stays valid.
     refreshToken: wire.refresh_token ?? previous?.refreshToken,
     gen: wire.refresh_token ? gen : previous?.gen,
-    // Set by react-sso/server in cookie mode whenever its cookie holds a refresh token.
+    // Set by react-sso-kit/server in cookie mode whenever its cookie holds a refresh token.
     cookie: wire.refresh_token_in_cookie === true,
     idToken: wire.id_token ?? previous?.idToken,
     // RFC 6749 §5.1: scope may be omitted when it is what was requested.

@@ -81,7 +81,7 @@ const ALLOWED_PARAMS = new Map<string, readonly string[]>([
 const isLoopback = (host: string) => host === "localhost" || host === "[::1]" || /^127(\.\d{1,3}){3}$/.test(host);
 
 function configError(field: string, expected: string): never {
-  throw new TypeError(`react-sso/server createTokenProxy: "${field}" ${expected}.`);
+  throw new TypeError(`react-sso-kit/server createTokenProxy: "${field}" ${expected}.`);
 }
 
 function checkUrl(field: string, value: unknown): URL {

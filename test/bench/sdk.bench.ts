@@ -1,10 +1,10 @@
 // `npm run bench`: wall-clock costs of the hot paths, each next to a baseline measured in the same
 // run, so the ratios (not the absolute numbers of this machine) are what to compare.
 import { bench, describe } from "vitest";
-import { createAuthClient } from "../../src/core/index.js";
+import { createAuthClient } from "react-sso-kit/core";
 import { sanitizeReturnTo } from "../../src/core/sanitizeReturnTo.js";
 import { deriveKey, open, seal } from "../../src/server/sealedCookie.js";
-import { createTokenProxy } from "../../src/server/index.js";
+import { createTokenProxy } from "react-sso-kit/server";
 
 const TOKEN = "an-access-token-of-typical-length-0123456789abcdef";
 

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { AuthError } from "../../src/react/index.js";
+import { AuthError } from "react-sso-kit";
 import { getStats, loginAtIdp } from "../support/idpControl.js";
 import { App, freshPage, issuer, makeClient, renderApp, resetWorld, screen, startLoginAt, waitFor } from "./helpers.js";
 

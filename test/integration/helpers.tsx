@@ -1,7 +1,7 @@
 import { act, cleanup, render, screen, waitFor } from "@testing-library/react";
 import { StrictMode, useEffect, useState, type ReactNode } from "react";
 import { expect, inject } from "vitest";
-import { Callback, OAuthProvider, RequireAuth, createAuthClient, useAuth, type AuthClient, type AuthConfig } from "../../src/react/index.js";
+import { Callback, OAuthProvider, RequireAuth, createAuthClient, useAuth, type AuthClient, type AuthConfig } from "react-sso-kit";
 import { PUBLIC_CLIENT_ID, REDIRECT_URI, loginAtIdp, resetIdp } from "../support/idpControl.js";
 
 export const issuer = (): string => inject("idpIssuer");

@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import { render } from "@testing-library/react";
 import { Profiler, StrictMode, type ReactNode } from "react";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { OAuthProvider, useAuth, useAuthFetch, type AuthClient, type AuthEvents } from "../../src/react/index.js";
+import { OAuthProvider, useAuth, useAuthFetch, type AuthClient, type AuthEvents } from "react-sso-kit";
 import { getStats, loginAtIdp, PUBLIC_CLIENT_ID, resetIdp, setFault } from "../support/idpControl.js";
 import { freshPage, issuer, makeClient, proxyUrl, resetWorld, startLoginAt, waitFor } from "./helpers.js";
 

@@ -19,7 +19,7 @@ beforeAll(() => {
   // `npm pack` builds first (prepack), as `npm publish` would.
   dir = mkdtempSync(join(tmpdir(), "react-sso-pack-"));
   const tarball = run("npm", ["pack", "--silent", "--pack-destination", dir], ROOT).trim().split("\n").at(-1) as string;
-  pkgDir = join(dir, "node_modules", "react-sso");
+  pkgDir = join(dir, "node_modules", "react-sso-kit");
   mkdirSync(pkgDir, { recursive: true });
   run("tar", ["-xzf", join(dir, tarball), "-C", pkgDir, "--strip-components=1"], dir);
   // The package's dependencies and peers, as npm would have installed them next to it.
@@ -46,11 +46,24 @@ describe("the packed package", () => {
     }
   });
 
+  it("is react-sso-kit, with the metadata a registry page shows, and carries its licence", () => {
+    const pkg = JSON.parse(readFileSync(join(pkgDir, "package.json"), "utf8")) as Record<string, unknown>;
+    expect(pkg.name).toBe("react-sso-kit");
+    expect(pkg.license).toBe("MIT");
+    expect(pkg.repository).toEqual({ type: "git", url: expect.stringMatching(/^git\+https:\/\/github\.com\/[\w.-]+\/[\w.-]+\.git$/) });
+    expect(pkg.homepage).toMatch(/^https:\/\/github\.com\//);
+    expect(pkg.bugs).toEqual({ url: expect.stringMatching(/^https:\/\/github\.com\/.+\/issues$/) });
+    expect(pkg.keywords).toEqual(expect.arrayContaining(["react", "oauth2", "openid-connect", "pkce"]));
+    const licence = readFileSync(join(pkgDir, "LICENSE"), "utf8");
+    expect(licence).toMatch(/^MIT License\n/);
+    expect(readFileSync(join(pkgDir, "README.md"), "utf8")).toContain("npm install react-sso-kit");
+  });
+
   it("imports every entry through its exports, from plain Node ESM, without touching browser globals", () => {
     const script = `
-      const core = await import("react-sso/core");
-      const react = await import("react-sso");
-      const server = await import("react-sso/server");
+      const core = await import("react-sso-kit/core");
+      const react = await import("react-sso-kit");
+      const server = await import("react-sso-kit/server");
       const client = core.createAuthClient({ authority: "https://sso.example.com", clientId: "c", redirectUri: "https://app.example.com/callback" });
       console.log(JSON.stringify({
         core: Object.keys(core).sort(), react: Object.keys(react).sort(), server: Object.keys(server).sort(),
@@ -68,9 +81,9 @@ describe("the packed package", () => {
   it("type-checks a consumer under moduleResolution bundler and node16", () => {
     writeFileSync(
       join(dir, "consumer.ts"),
-      `import { OAuthProvider, useAuth, type AuthSnapshot } from "react-sso";
-import { createAuthClient, AuthErrorCode } from "react-sso/core";
-import { createTokenProxy, toNodeHandler } from "react-sso/server";
+      `import { OAuthProvider, useAuth, type AuthSnapshot } from "react-sso-kit";
+import { createAuthClient, AuthErrorCode } from "react-sso-kit/core";
+import { createTokenProxy, toNodeHandler } from "react-sso-kit/server";
 const client = createAuthClient({ authority: "https://sso.example.com", clientId: "c", redirectUri: "https://app/cb" });
 const snapshot: AuthSnapshot = client.getSnapshot();
 const code: "config" = AuthErrorCode.Config;

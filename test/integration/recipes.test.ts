@@ -9,7 +9,7 @@ import Fastify from "fastify";
 import { Hono } from "hono";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inject } from "vitest";
-import { createTokenProxy, toNodeHandler } from "../../src/server/index.js";
+import { createTokenProxy, toNodeHandler } from "react-sso-kit/server";
 import { CONFIDENTIAL_CLIENT_ID, CONFIDENTIAL_CLIENT_SECRET, REDIRECT_URI } from "../support/idpControl.js";
 
 const APP_ORIGIN = "http://localhost:3000";

@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { AuthError } from "../../src/react/index.js";
+import { AuthError } from "react-sso-kit";
 import { API_SCOPES, CONFIDENTIAL_CLIENT_ID, getStats, loginAtIdp, POST_LOGOUT_REDIRECT_URI } from "../support/idpControl.js";
 import { cookieJar, freshPage, issuer, makeClient, proxyUrl, resetWorld, startLoginAt } from "./helpers.js";
-import type { AuthConfig } from "../../src/react/index.js";
+import type { AuthConfig } from "react-sso-kit";
 
 beforeEach(resetWorld);
 afterEach(resetWorld);

@@ -14,7 +14,7 @@ declare module "vitest" {
   export interface ProvidedContext {
     /** `http://127.0.0.1:<port>` of the oidc-provider test IdP. */
     idpIssuer: string;
-    /** The real token proxy (react-sso/server, cookie mode) for the confidential client. */
+    /** The real token proxy (react-sso-kit/server, cookie mode) for the confidential client. */
     proxyUrl: string;
   }
 }

@@ -46,7 +46,7 @@ function violation(file: string, specifier: string): string | undefined {
 
 describe("the core runs without React", () => {
   it("imports and creates a client with react mocked away, never loading it", async () => {
-    const core = await import("../../src/core/index.js");
+    const core = await import("react-sso-kit/core");
     const client = core.createAuthClient({
       authority: "https://sso.example.com",
       clientId: "spa",
@@ -138,13 +138,13 @@ const KB = 1024;
 describe("size budget (esbuild minify + gzip -9, React external, oauth4webapi included)", () => {
   it("the React entry, engine included, stays within 15 KB", async () => {
     const size = await gzippedSize("src/react/index.ts");
-    console.log(`size budget: react-sso is ${size} bytes min+gzip (budget ${15 * KB})`);
+    console.log(`size budget: react-sso-kit is ${size} bytes min+gzip (budget ${15 * KB})`);
     expect(size).toBeLessThanOrEqual(15 * KB);
   });
 
   it("the framework-free core stays within 14 KB", async () => {
     const size = await gzippedSize("src/core/index.ts");
-    console.log(`size budget: react-sso/core is ${size} bytes min+gzip (budget ${14 * KB})`);
+    console.log(`size budget: react-sso-kit/core is ${size} bytes min+gzip (budget ${14 * KB})`);
     expect(size).toBeLessThanOrEqual(14 * KB);
   });
 });

@@ -12,7 +12,7 @@ import {
   type AuthClient,
   type AuthConfig,
   type UseAuthResult,
-} from "../../src/react/index.js";
+} from "react-sso-kit";
 
 const AUTHORITY = "https://sso.example.com";
 const DISCOVERY_URL = `${AUTHORITY}/.well-known/openid-configuration`;

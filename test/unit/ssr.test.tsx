@@ -30,7 +30,7 @@ async function importWatched() {
     });
   }
   try {
-    const [react, core] = await Promise.all([import("../../src/react/index.js"), import("../../src/core/index.js")]);
+    const [react, core] = await Promise.all([import("react-sso-kit"), import("react-sso-kit/core")]);
     return { react, core, touched };
   } finally {
     for (const name of BROWSER_GLOBALS) delete (globalThis as Record<string, unknown>)[name];
@@ -42,7 +42,7 @@ describe("server-side rendering", () => {
     for (const name of BROWSER_GLOBALS) expect(name in globalThis, name).toBe(false);
   });
 
-  it("importing react-sso and react-sso/core touches no window, document or storage", async () => {
+  it("importing react-sso-kit and react-sso-kit/core touches no window, document or storage", async () => {
     const { react, core, touched } = await importWatched();
     expect(touched).toEqual([]);
     expect(typeof react.OAuthProvider).toBe("function");
@@ -50,7 +50,7 @@ describe("server-side rendering", () => {
   });
 
   it('createAuthClient(validConfig) does not throw, and the snapshot is "loading"', async () => {
-    const { createAuthClient } = await import("../../src/core/index.js");
+    const { createAuthClient } = await import("react-sso-kit/core");
     const client = createAuthClient(config);
     expect(client.getSnapshot().status).toBe("loading");
     expect(client.getSnapshot()).toBe(client.getSnapshot());
@@ -60,12 +60,12 @@ describe("server-side rendering", () => {
   });
 
   it("still validates the config on the server", async () => {
-    const { createAuthClient, AuthError } = await import("../../src/core/index.js");
+    const { createAuthClient, AuthError } = await import("react-sso-kit/core");
     expect(() => createAuthClient({ ...config, authority: "http://sso.example.com" })).toThrow(AuthError);
   });
 
   it("renderToString renders RequireAuth's fallback, never its children", async () => {
-    const { OAuthProvider, RequireAuth } = await import("../../src/react/index.js");
+    const { OAuthProvider, RequireAuth } = await import("react-sso-kit");
     const html = renderToString(
       <OAuthProvider config={config}>
         <RequireAuth fallback={<p>wait</p>}>secret</RequireAuth>
@@ -76,7 +76,7 @@ describe("server-side rendering", () => {
   });
 
   it("renderToString renders Callback's loading state", async () => {
-    const { OAuthProvider, Callback } = await import("../../src/react/index.js");
+    const { OAuthProvider, Callback } = await import("react-sso-kit");
     const html = renderToString(
       <OAuthProvider config={config}>
         <Callback loading={<p>finishing sign-in</p>} />
