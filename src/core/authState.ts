@@ -1,4 +1,4 @@
-import type { AuthError } from "./AuthError.js";
+import type { AuthError } from "../shared/AuthError.js";
 import type { Claims } from "./session.js";
 
 /**

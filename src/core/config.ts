@@ -1,4 +1,5 @@
-import { AuthError, AuthErrorCode } from "./AuthError.js";
+import { AuthError, AuthErrorCode } from "../shared/AuthError.js";
+import { isLoopback } from "../shared/urls.js";
 
 /** A Storage-like object: `sessionStorage`, `localStorage`, or your own (e.g. an encrypted store). */
 export interface StorageLike {
@@ -135,8 +136,6 @@ function fail(field: string, expected: string, got?: unknown): never {
     `react-sso config: "${field}" ${expected}${got === undefined ? "" : ` (got ${describe(got)})`}.`,
   );
 }
-
-const isLoopback = (host: string) => host === "localhost" || host === "[::1]" || /^127(\.\d{1,3}){3}$/.test(host);
 
 /**
  * An absolute URL without fragment; https, or http on loopback hosts only, because codes and

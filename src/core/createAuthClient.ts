@@ -1,5 +1,5 @@
 import * as oauth from "oauth4webapi";
-import { AuthError, AuthErrorCode } from "./AuthError.js";
+import { AuthError, AuthErrorCode } from "../shared/AuthError.js";
 import { LOADING, reduce, type AuthEvent, type AuthSnapshot, type AuthUser } from "./authState.js";
 import { resolveConfig, stringRecord, type AuthConfig, type StorageLike } from "./config.js";
 import { readParams } from "./extractQueryParams.js";

@@ -1,7 +1,7 @@
 export { createAuthClient } from "./createAuthClient.js";
 export type { AuthClient, AuthEvents, LoginOptions, LogoutOptions, TokenOptions } from "./createAuthClient.js";
-export { AuthError, AuthErrorCode } from "./AuthError.js";
-export type { AuthErrorOptions } from "./AuthError.js";
+export { AuthError, AuthErrorCode } from "../shared/AuthError.js";
+export type { AuthErrorOptions } from "../shared/AuthError.js";
 export type { AuthConfig, AuthEndpoints, StorageLike, StorageOption } from "./config.js";
 export type { AuthSnapshot, AuthStatus, AuthUser } from "./authState.js";
 export type { Claims } from "./session.js";

@@ -1,5 +1,5 @@
 import * as oauth from "oauth4webapi";
-import { AuthError, AuthErrorCode, oauthError } from "./AuthError.js";
+import { AuthError, AuthErrorCode, oauthError } from "../shared/AuthError.js";
 
 /** Statuses that a proxy in the way answers with, and an OAuth token endpoint does not. */
 const PROXY_STATUSES = new Set([403, 404, 405, 413, 415]);

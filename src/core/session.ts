@@ -1,5 +1,5 @@
 import type { IDToken, TokenEndpointResponse } from "oauth4webapi";
-import { AuthError, AuthErrorCode } from "./AuthError.js";
+import { AuthError, AuthErrorCode } from "../shared/AuthError.js";
 
 /** ID token claims, as the app sees them. */
 export type Claims = Readonly<Record<string, unknown>>;

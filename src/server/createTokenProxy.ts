@@ -1,6 +1,7 @@
 import { createRemoteJWKSet, customFetch as joseFetch, decodeJwt, decodeProtectedHeader, jwtVerify } from "jose";
 import * as oauth from "oauth4webapi";
 import { deriveKey, open, readCookie, seal, serializeCookie } from "./sealedCookie.js";
+import { isLoopback } from "../shared/urls.js";
 
 /** Options of {@link createTokenProxy}. */
 export interface TokenProxyOptions {
@@ -77,8 +78,6 @@ const ALLOWED_PARAMS = new Map<string, readonly string[]>([
   ["refresh_token", ["grant_type", "client_id", "scope", "refresh_token"]],
   ["logout", ["action", "client_id", "token"]],
 ]);
-
-const isLoopback = (host: string) => host === "localhost" || host === "[::1]" || /^127(\.\d{1,3}){3}$/.test(host);
 
 function configError(field: string, expected: string): never {
   throw new TypeError(`react-sso-kit/server createTokenProxy: "${field}" ${expected}.`);

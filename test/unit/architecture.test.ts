@@ -15,6 +15,8 @@ vi.mock("react", () => {
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const CORE = join(ROOT, "src/core");
+/** Pure code that both the browser and the server entries may import: no browser, no Node, no React. */
+const SHARED = join(ROOT, "src/shared");
 
 function filesUnder(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
@@ -34,12 +36,18 @@ function specifiers(source: string): string[] {
   return found;
 }
 
-/** Why `specifier`, imported by `file` in src/core, breaks the one-way rule; undefined when it does not. */
-function violation(file: string, specifier: string): string | undefined {
+const inside = (dir: string, target: string) => !relative(dir, target).startsWith("..");
+
+/**
+ * Why `specifier`, imported by `file` in src/core (which may also use src/shared) or in
+ * src/shared (which may use nothing else of ours), breaks the one-way rule; undefined when it does not.
+ */
+function violation(file: string, specifier: string, home = CORE): string | undefined {
   if (/^react(-dom)?($|\/)/.test(specifier)) return `imports ${specifier}`;
+  if (home === SHARED && (specifier.startsWith("node:") || /^(jose|oauth4webapi)$/.test(specifier))) return `imports ${specifier}`;
   if (specifier.startsWith(".")) {
     const target = resolve(dirname(file), specifier);
-    if (relative(CORE, target).startsWith("..")) return `imports ${relative(ROOT, target)}, outside src/core`;
+    if (!inside(home, target) && !inside(SHARED, target)) return `imports ${relative(ROOT, target)}, outside ${relative(ROOT, home)}`;
   }
   return undefined;
 }
@@ -81,6 +89,19 @@ describe("imports point one way", () => {
     expect(problems).toEqual([]);
   });
 
+  it("src/shared imports nothing but itself: no React, no Node, no protocol library, no entry", () => {
+    const problems = filesUnder(SHARED).flatMap((file) =>
+      specifiers(readFileSync(file, "utf8")).flatMap((specifier) => {
+        const why = violation(file, specifier, SHARED);
+        return why === undefined ? [] : [`${relative(ROOT, file)} ${why}`];
+      }),
+    );
+    expect(problems).toEqual([]);
+    expect(violation(join(SHARED, "x.ts"), "../core/config.js", SHARED)).toBeDefined();
+    expect(violation(join(SHARED, "x.ts"), "node:crypto", SHARED)).toBeDefined();
+    expect(violation(join(SHARED, "x.ts"), "./urls.js", SHARED)).toBeUndefined();
+  });
+
   it("(the check catches each kind of forbidden import)", () => {
     const file = join(CORE, "example.ts");
     const source = [
@@ -89,6 +110,7 @@ describe("imports point one way", () => {
       'export { OAuthProvider } from "../react/OAuthProvider.js";',
       'const lazy = import("react-dom");',
       'import { reduce } from "./authState.js";',
+      'import { AuthError } from "../shared/AuthError.js";',
       'import * as oauth from "oauth4webapi";',
     ].join("\n");
     const bad = specifiers(source).filter((specifier) => violation(file, specifier) !== undefined);
@@ -109,7 +131,7 @@ describe("the server entry", () => {
       logLevel: "silent",
     });
     const inputs = Object.keys(result.metafile.inputs);
-    expect(inputs.filter((file) => !file.startsWith("src/server/"))).toEqual([]);
+    expect(inputs.filter((file) => !file.startsWith("src/server/") && !file.startsWith("src/shared/"))).toEqual([]);
     const imports = Object.values(result.metafile.outputs).flatMap((output) => output.imports.map((i) => i.path));
     expect(imports.filter((path) => path.startsWith("node:"))).toEqual([]);
   });

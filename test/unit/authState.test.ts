@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { AuthError } from "../../src/core/AuthError.js";
+import { AuthError } from "../../src/shared/AuthError.js";
 import { LOADING, reduce, sameUser, type AuthSnapshot, type AuthUser } from "../../src/core/authState.js";
 
 function user(claims: Record<string, unknown> = { name: "Ada", groups: ["admin", "dev"] }, sub = "u1", scopes = ["openid", "profile"]): AuthUser {

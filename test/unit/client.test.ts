@@ -1,6 +1,6 @@
 import * as oauth from "oauth4webapi";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { AuthError } from "../../src/core/AuthError.js";
+import { AuthError } from "../../src/shared/AuthError.js";
 import type { AuthConfig } from "../../src/core/config.js";
 import { createAuthClient } from "../../src/core/createAuthClient.js";
 

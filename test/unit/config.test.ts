@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { AuthError } from "../../src/core/AuthError.js";
+import { AuthError } from "../../src/shared/AuthError.js";
 import { resolveConfig, type AuthConfig } from "../../src/core/config.js";
 import { createAuthClient } from "../../src/core/createAuthClient.js";
 

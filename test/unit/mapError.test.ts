@@ -1,6 +1,6 @@
 import * as oauth from "oauth4webapi";
 import { describe, expect, it } from "vitest";
-import { AuthError, AuthErrorCode, cleanDescription, codeFromOAuthError, oauthError } from "../../src/core/AuthError.js";
+import { AuthError, AuthErrorCode, cleanDescription, codeFromOAuthError, oauthError } from "../../src/shared/AuthError.js";
 import { mapError, parseRetryAfter } from "../../src/core/mapError.js";
 
 const as: oauth.AuthorizationServer = { issuer: "https://as.example", token_endpoint: "https://as.example/token" };

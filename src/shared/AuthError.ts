@@ -37,10 +37,14 @@ export interface AuthErrorCodes {
   readonly InteractionRequired: "interaction_required";
   readonly ConsentRequired: "consent_required";
   readonly AccountSelectionRequired: "account_selection_required";
+  /** A resource server refused the access token (expired, revoked, foreign). @see https://www.rfc-editor.org/rfc/rfc6750#section-3.1 */
+  readonly InvalidToken: "invalid_token";
+  /** The access token lacks a scope the resource needs. @see https://www.rfc-editor.org/rfc/rfc6750#section-3.1 */
+  readonly InsufficientScope: "insufficient_scope";
 }
 
 // One list, shipped once: the constants are derived from it ("state_mismatch" -> StateMismatch).
-const CODES = "config state_mismatch issuer_mismatch callback_replayed invalid_callback invalid_id_token invalid_response network proxy_rejected login_required session_expired idp_error invalid_request unauthorized_client access_denied unsupported_response_type invalid_scope server_error temporarily_unavailable invalid_client invalid_grant unsupported_grant_type interaction_required consent_required account_selection_required".split(" ");
+const CODES = "config state_mismatch issuer_mismatch callback_replayed invalid_callback invalid_id_token invalid_response network proxy_rejected login_required session_expired idp_error invalid_request unauthorized_client access_denied unsupported_response_type invalid_scope server_error temporarily_unavailable invalid_client invalid_grant unsupported_grant_type interaction_required consent_required account_selection_required invalid_token insufficient_scope".split(" ");
 
 /**
  * Stable error codes carried by every {@link AuthError}. Compare against these constants (or

@@ -1,0 +1,2 @@
+/** Loopback hosts, where plain http is acceptable: nothing leaves the machine. @see https://www.rfc-editor.org/rfc/rfc8252#section-7.3 */
+export const isLoopback = (host: string): boolean => host === "localhost" || host === "[::1]" || /^127(\.\d{1,3}){3}$/.test(host);
