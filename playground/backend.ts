@@ -6,7 +6,7 @@ import { createTokenProxy, toNodeHandler } from "react-sso-kit/server";
 export interface BackendOptions {
   issuer: string;
   clientId: string;
-  clientSecret?: string;
+  clientSecret?: string | undefined;
   /** Origins of the app (the Vite server): the only ones the proxy answers. */
   appOrigins: string[];
   redirectUris: string[];

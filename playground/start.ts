@@ -11,16 +11,16 @@ export const PLAYGROUND_CLIENT_ID = "playground";
 const PLAYGROUND_DIR = process.env.REACT_SSO_PLAYGROUND_DIR ?? fileURLToPath(new URL(".", import.meta.url));
 
 export interface PlaygroundOptions {
-  host?: string;
+  host?: string | undefined;
   /** 0 picks free ports (tests). */
-  appPort?: number;
-  idpPort?: number;
-  backendPort?: number;
+  appPort?: number | undefined;
+  idpPort?: number | undefined;
+  backendPort?: number | undefined;
   /** Access-token lifetime at the local IdP, in seconds: short, so refreshes are visible. */
-  accessTokenTtl?: number;
+  accessTokenTtl?: number | undefined;
   /** A real IdP instead of the local one. */
-  sso?: { issuer: string; clientId: string; clientSecret?: string; scope?: string };
-  quiet?: boolean;
+  sso?: { issuer: string; clientId: string; clientSecret?: string | undefined; scope?: string | undefined } | undefined;
+  quiet?: boolean | undefined;
 }
 
 export interface Playground {
@@ -64,7 +64,7 @@ export async function startPlayground(options: PlaygroundOptions = {}): Promise<
           clients: [
             {
               client_id: PLAYGROUND_CLIENT_ID,
-              client_secret: clientSecret,
+              client_secret: clientSecret as string,
               token_endpoint_auth_method: "client_secret_basic",
               redirect_uris: redirectUris,
               post_logout_redirect_uris: appOrigins.map((origin) => `${origin}/`),

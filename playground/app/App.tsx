@@ -184,7 +184,7 @@ function Pending({ label }: { label: string }): ReactNode {
 }
 
 /** @param returnTo "/" on the callback page, whose own address must never be a login's destination */
-function SignInFailed({ returnTo }: { returnTo?: string }): ReactNode {
+function SignInFailed({ returnTo }: { returnTo?: string | undefined }): ReactNode {
   return (
     <section className="card">
       <h1>The sign-in did not complete</h1>

@@ -88,7 +88,7 @@ export function Spinner({ label }: { label: string }): ReactNode {
 /* ------------------------------------------------------------------ session */
 
 /** @param returnTo where to land after signing in @default the current page */
-export function SignInButton({ returnTo }: { returnTo?: string }): ReactNode {
+export function SignInButton({ returnTo }: { returnTo?: string | undefined }): ReactNode {
   const { status, login } = useAuth();
   const [busy, setBusy] = useState(false);
   const onClick = () => {

@@ -22,13 +22,13 @@ export interface AuthEndpoints {
   /** Authorization endpoint. @see https://www.rfc-editor.org/rfc/rfc6749#section-3.1 */
   authorization: string;
   /** Token endpoint; not needed when `tokenProxy` is set. @see https://www.rfc-editor.org/rfc/rfc6749#section-3.2 */
-  token?: string;
+  token?: string | undefined;
   /** RP-initiated logout endpoint. @see https://openid.net/specs/openid-connect-rpinitiated-1_0.html */
-  endSession?: string;
+  endSession?: string | undefined;
   /** Token revocation endpoint. @see https://www.rfc-editor.org/rfc/rfc7009 */
-  revocation?: string;
+  revocation?: string | undefined;
   /** UserInfo endpoint. */
-  userinfo?: string;
+  userinfo?: string | undefined;
 }
 
 /** Configuration of {@link createAuthClient}. Every URL must be absolute, except `tokenProxy`. */
@@ -49,16 +49,16 @@ export interface AuthConfig {
    * treated as plain OAuth 2.0: no ID token is expected.
    * @default "openid"
    */
-  scope?: string | readonly string[];
+  scope?: string | readonly string[] | undefined;
   /**
    * URL of your backend token route (`react-sso-kit/server`). The code exchange and refreshes are
    * sent there, never to the IdP's token endpoint, so the client secret stays on the server; in
    * the proxy's cookie mode the refresh token never reaches JavaScript either. May be relative
    * to the page's origin, e.g. `"/auth/token"`.
    */
-  tokenProxy?: string;
+  tokenProxy?: string | undefined;
   /** Explicit endpoints for servers with no discovery document; then no discovery request is made. */
-  endpoints?: AuthEndpoints;
+  endpoints?: AuthEndpoints | undefined;
   /**
    * Where the session is kept; see {@link StorageOption}. The login transaction (state, nonce,
    * PKCE verifier) always lives in sessionStorage because it must survive the redirect.
@@ -66,33 +66,33 @@ export interface AuthConfig {
    * reload with one request, so no token is ever written to web storage.
    * @default "session", or "memory" with tokenProxy
    */
-  storage?: StorageOption;
+  storage?: StorageOption | undefined;
   /** Where the IdP sends the browser after logout. Must be registered at the IdP. */
-  postLogoutRedirectUri?: string;
+  postLogoutRedirectUri?: string | undefined;
   /**
    * Extra parameters for the authorization request, e.g. `{ audience: "api", prompt: "login" }`.
    * The protocol parameters that react-sso sets itself cannot be overridden here.
    */
-  extraAuthorizeParams?: Readonly<Record<string, string>>;
+  extraAuthorizeParams?: Readonly<Record<string, string>> | undefined;
   /**
    * How the response parameters come back: in the query (`"query"`) or in the fragment
    * (`"fragment"`, which keeps the code out of server logs).
    * @default "query"
    * @see https://openid.net/specs/oauth-v2-multiple-response-types-1_0.html#ResponseModes
    */
-  responseMode?: "query" | "fragment";
+  responseMode?: "query" | "fragment" | undefined;
   /**
    * Timeout for each request to the IdP or the token proxy, in milliseconds.
    * @default 10000
    */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
   /** The `fetch` used for token requests. @default globalThis.fetch */
-  fetch?: typeof fetch;
+  fetch?: typeof fetch | undefined;
   /**
    * Opens the IdP's login and logout pages. Override for tests or for native shells (Capacitor,
    * Electron). @default (url) => window.location.assign(url)
    */
-  openUrl?: (url: string) => void;
+  openUrl?: ((url: string) => void) | undefined;
 }
 
 /** The validated configuration, with defaults applied. */

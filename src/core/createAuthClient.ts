@@ -15,9 +15,9 @@ export interface LoginOptions {
    * `javascript:`…) is replaced by `"/"`.
    * @default the current page
    */
-  returnTo?: string;
+  returnTo?: string | undefined;
   /** Extra authorization parameters for this login only, e.g. `{ prompt: "login", login_hint: "ada" }`. */
-  extraParams?: Readonly<Record<string, string>>;
+  extraParams?: Readonly<Record<string, string>> | undefined;
 }
 
 /** Options of {@link AuthClient.logout}. */
@@ -26,9 +26,9 @@ export interface LogoutOptions {
    * Same-origin path to open after signing out, when the IdP has no end-session endpoint.
    * With one, the IdP sends the browser to `postLogoutRedirectUri`.
    */
-  returnTo?: string;
+  returnTo?: string | undefined;
   /** End the session in this app only, without visiting the IdP. @default false */
-  local?: boolean;
+  local?: boolean | undefined;
 }
 
 /** Options of {@link AuthClient.getAccessToken}. */
@@ -37,9 +37,9 @@ export interface TokenOptions {
    * Refresh first when the token expires within this many seconds.
    * @default 60, or half the token's lifetime when that is shorter
    */
-  minValidity?: number;
+  minValidity?: number | undefined;
   /** Refresh even when the token looks valid, e.g. after the API rejected it. @default false */
-  forceRefresh?: boolean;
+  forceRefresh?: boolean | undefined;
 }
 
 /** What {@link AuthClient.on} listeners receive. Times are epoch milliseconds. */
@@ -172,7 +172,7 @@ export function createAuthClient(config: AuthConfig): AuthClient {
     return {
       signal: AbortSignal.timeout(cfg.timeoutMs),
       // http is accepted for loopback hosts (config enforces it) and for a same-origin proxy in development.
-      [oauth.allowInsecureRequests]: url?.startsWith("http:"),
+      [oauth.allowInsecureRequests]: url?.startsWith("http:") === true,
       // A custom header makes the request non-simple: no cross-site page can send it without a
       // CORS preflight, which the proxy refuses (OAuth 2.0 for Browser-Based Apps, BFF section).
       headers: (toProxy ? { "X-React-SSO": "1" } : {}) as Record<string, string>,
@@ -328,14 +328,14 @@ export function createAuthClient(config: AuthConfig): AuthClient {
     server ??= (async () => {
       const e = cfg.endpoints;
       let as: oauth.AuthorizationServer = e
-        ? {
+        ? ({
             issuer: cfg.authority,
             authorization_endpoint: e.authorization,
             token_endpoint: e.token,
             end_session_endpoint: e.endSession,
             revocation_endpoint: e.revocation,
             userinfo_endpoint: e.userinfo,
-          }
+          } as oauth.AuthorizationServer)
         : await discover();
       if (cfg.tokenProxy) as = { ...as, token_endpoint: new URL(cfg.tokenProxy, origin()).href };
       if (!as.token_endpoint) fail(AuthErrorCode.Config, 'The IdP has no token endpoint: set "tokenProxy".');
@@ -472,7 +472,7 @@ export function createAuthClient(config: AuthConfig): AuthClient {
       const checked = oauth.validateAuthResponse(as, client, new URLSearchParams([...params]), state);
       const options = requestOptions(as.token_endpoint, viaProxy, tokenWho);
       const response = await oauth.authorizationCodeGrantRequest(as, client, oauth.None(), checked, tx.redirectUri, tx.verifier, options);
-      const result = await oauth.processAuthorizationCodeResponse(as, client, response, { expectedNonce: tx.nonce, requireIdToken: cfg.openid });
+      const result = await oauth.processAuthorizationCodeResponse(as, client, response, { ...(tx.nonce && { expectedNonce: tx.nonce }), requireIdToken: cfg.openid });
       // A login replaces whatever session this tab had.
       session = undefined;
       adopt(toSession(result, oauth.getValidatedIdTokenClaims(result), cfg.scope, Date.now(), oauth.generateRandomState()));

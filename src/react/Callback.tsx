@@ -6,11 +6,11 @@ import { AuthErrorMessage } from "./AuthErrorMessage.js";
 
 export interface CallbackProps {
   /** Rendered while the sign-in completes. @default a short "Signing you in…" status line */
-  loading?: ReactNode;
+  loading?: ReactNode | undefined;
   /** Rendered when the sign-in fails. @default a short message with a "Try again" button */
-  errorElement?: (error: AuthError) => ReactNode;
+  errorElement?: ((error: AuthError) => ReactNode) | undefined;
   /** Called with the safe same-origin `returnTo` instead of navigating there. */
-  onSuccess?: (returnTo: string) => void;
+  onSuccess?: ((returnTo: string) => void) | undefined;
 }
 
 /**

@@ -21,18 +21,18 @@ export type OAuthProviderProps = (
    * `(to) => navigate(to, { replace: true })` with React Router.
    * @default history.replaceState(null, "", to) followed by a popstate event, which routers listen to
    */
-  navigate?: (to: string) => void;
+  navigate?: ((to: string) => void) | undefined;
   /** A session began (login, restore, or another tab). */
-  onSignedIn?: (event: AuthEvents["signedIn"]) => void;
+  onSignedIn?: ((event: AuthEvents["signedIn"]) => void) | undefined;
   /** The access token was refreshed. */
-  onRefreshed?: (event: AuthEvents["refreshed"]) => void;
+  onRefreshed?: ((event: AuthEvents["refreshed"]) => void) | undefined;
   /** The session ended, whatever the reason. */
-  onSignedOut?: (event: AuthEvents["signedOut"]) => void;
+  onSignedOut?: ((event: AuthEvents["signedOut"]) => void) | undefined;
   /** The IdP refused a refresh: the session is over in every tab. */
-  onSessionExpired?: (event: AuthEvents["sessionExpired"]) => void;
+  onSessionExpired?: ((event: AuthEvents["sessionExpired"]) => void) | undefined;
   /** A login, callback or refresh failed. */
-  onError?: (event: AuthEvents["error"]) => void;
-  children?: ReactNode;
+  onError?: ((event: AuthEvents["error"]) => void) | undefined;
+  children?: ReactNode | undefined;
 };
 
 const EVENTS: ReadonlyArray<keyof AuthEvents> = ["signedIn", "refreshed", "signedOut", "sessionExpired", "error"];

@@ -6,15 +6,15 @@ import { AuthErrorMessage } from "./AuthErrorMessage.js";
 import { useAuth } from "./useAuth.js";
 
 export interface RequireAuthProps {
-  children?: ReactNode;
+  children?: ReactNode | undefined;
   /** Rendered while the session is loading and while the login redirect starts. @default null */
-  fallback?: ReactNode;
+  fallback?: ReactNode | undefined;
   /** Render this instead of redirecting to the IdP when nobody is signed in. */
-  onUnauthenticated?: () => ReactNode;
+  onUnauthenticated?: (() => ReactNode) | undefined;
   /** Rendered when signing in failed. @default a short message with a "Try again" button */
-  errorElement?: (error: AuthError) => ReactNode;
+  errorElement?: ((error: AuthError) => ReactNode) | undefined;
   /** Options for the login this guard starts; `returnTo` is always the current page. */
-  loginOptions?: Omit<LoginOptions, "returnTo">;
+  loginOptions?: Omit<LoginOptions, "returnTo"> | undefined;
 }
 
 /**

@@ -9,27 +9,27 @@ export interface TokenProxyOptions {
    * The IdP's issuer. Its discovery document gives the token, revocation and JWKS endpoints
    * (read once, then cached). Either this or `tokenEndpoint` is required.
    */
-  issuer?: string;
+  issuer?: string | undefined;
   /**
    * The IdP's token endpoint, for servers without discovery (it also overrides a discovered one).
    * With `tokenEndpoint` and `jwksUri` both set, no discovery request is made. ID tokens are
    * verified against `issuer` and the JWKS: without an issuer, an ID token is refused.
    */
-  tokenEndpoint?: string;
+  tokenEndpoint?: string | undefined;
   /** The revocation endpoint (RFC 7009), used at logout. @default the discovered one */
-  revocationEndpoint?: string;
+  revocationEndpoint?: string | undefined;
   /** Where the ID token's signing keys are. @default the discovered `jwks_uri` */
-  jwksUri?: string;
+  jwksUri?: string | undefined;
   /** The client ID; the only one this proxy speaks for. */
   clientId: string;
   /** The client secret. Omit for a public client (the proxy then only holds the refresh token). */
-  clientSecret?: string;
+  clientSecret?: string | undefined;
   /**
    * How the secret is sent to the IdP.
    * @default "client_secret_basic"
    * @see https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1
    */
-  clientAuthentication?: "client_secret_basic" | "client_secret_post";
+  clientAuthentication?: "client_secret_basic" | "client_secret_post" | undefined;
   /** Exact origins of the apps allowed to call the proxy, e.g. `["https://app.example.com"]`. Never `*`. */
   allowedOrigins: readonly string[];
   /** Exact redirect URIs the code exchange may name. */
@@ -39,30 +39,30 @@ export interface TokenProxyOptions {
    * HttpOnly cookie. `"passthrough"`: the browser receives and sends it.
    * @default "cookie"
    */
-  refreshToken?: "cookie" | "passthrough";
+  refreshToken?: "cookie" | "passthrough" | undefined;
   /** The refresh-token cookie (cookie mode). */
   cookie?: {
     /** Encryption secrets of at least 32 characters: the first seals, all open, so a new one can be added first and old ones retired later. */
     secrets: readonly string[];
     /** @default "react-sso-rt" (`__Host-react-sso-rt` over https) */
-    name?: string;
+    name?: string | undefined;
     /**
      * Upper bound of the cookie's lifetime, in seconds; set it no longer than the IdP's refresh
      * token lifetime. Shortened automatically when the IdP states an earlier expiry.
      * @default 604800 (7 days)
      */
-    maxAge?: number;
-  };
+    maxAge?: number | undefined;
+  } | undefined;
   /**
    * Timeout of each request to the IdP, in milliseconds. Keep it below the browser's `timeoutMs`
    * (10 s), so that the proxy answers (and sets a rotated cookie) before the browser gives up.
    * @default 8000
    */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
   /** Largest accepted request body, in bytes. @default 8192 */
-  maxBodyBytes?: number;
+  maxBodyBytes?: number | undefined;
   /** The `fetch` used to reach the IdP. @default globalThis.fetch */
-  fetch?: typeof fetch;
+  fetch?: typeof fetch | undefined;
 }
 
 /** A Web-standard request handler: usable as-is in Hono, Next.js route handlers, workers, Bun and Deno. */
@@ -184,7 +184,8 @@ export function createTokenProxy(options: TokenProxyOptions): TokenProxy {
     return {
       signal: AbortSignal.timeout(timeoutMs),
       [oauth.allowInsecureRequests]: insecure,
-      [oauth.customFetch]: (url: string, init: RequestInit) => doFetch(url, init),
+      // oauth4webapi hands over a RequestInit whose absent body is `undefined`.
+      [oauth.customFetch]: (url: string, init: object) => doFetch(url, init as RequestInit),
     };
   }
 
@@ -203,7 +204,7 @@ export function createTokenProxy(options: TokenProxyOptions): TokenProxy {
         token_endpoint: options.tokenEndpoint ?? as.token_endpoint,
         revocation_endpoint: options.revocationEndpoint ?? as.revocation_endpoint,
         jwks_uri: options.jwksUri ?? as.jwks_uri,
-      };
+      } as oauth.AuthorizationServer;
       if (!as.token_endpoint) throw new Rejection(502, "server_error", "The identity provider advertises no token endpoint.");
       // The client secret goes to these: a discovery document gets the same https rule as the options.
       for (const endpoint of [as.token_endpoint, as.revocation_endpoint, as.jwks_uri]) {

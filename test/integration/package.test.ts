@@ -87,16 +87,18 @@ import { createTokenProxy, toNodeHandler } from "react-sso-kit/server";
 const client = createAuthClient({ authority: "https://sso.example.com", clientId: "c", redirectUri: "https://app/cb" });
 const snapshot: AuthSnapshot = client.getSnapshot();
 const code: "config" = AuthErrorCode.Config;
-const proxy = createTokenProxy({ issuer: "https://sso.example.com", clientId: "c", allowedOrigins: ["https://app.example.com"], redirectUris: ["https://app.example.com/cb"], cookie: { secrets: ["x".repeat(32)] } });
+// Environment variables are string | undefined: optional options must take them under exactOptionalPropertyTypes.
+const proxy = createTokenProxy({ issuer: "https://sso.example.com", clientId: "c", clientSecret: process.env.SSO_CLIENT_SECRET, allowedOrigins: ["https://app.example.com"], redirectUris: ["https://app.example.com/cb"], cookie: { secrets: ["x".repeat(32)], name: process.env.COOKIE_NAME } });
+const withEnv = createAuthClient({ authority: "https://sso.example.com", clientId: "c", redirectUri: "https://app/cb", tokenProxy: process.env.TOKEN_PROXY, postLogoutRedirectUri: process.env.AFTER_LOGOUT });
 const handler: (r: Request) => Promise<Response> = proxy;
-export { OAuthProvider, useAuth, snapshot, code, handler, toNodeHandler };
+export { OAuthProvider, useAuth, snapshot, code, handler, toNodeHandler, withEnv };
 `,
     );
     // An ESM consumer, as the package is ESM only.
     writeFileSync(join(dir, "package.json"), JSON.stringify({ type: "module" }));
     // Our declarations are checked in full once (skipLibCheck false); the second run checks resolution.
     for (const [resolution, skipLibCheck] of [[["--module", "esnext", "--moduleResolution", "bundler"], "false"], [["--module", "node16", "--moduleResolution", "node16"], "true"]] as const) {
-      const args = ["--noEmit", "--strict", "--skipLibCheck", skipLibCheck, "--target", "es2022", "--lib", "es2022,dom", "--types", "node", "--jsx", "react-jsx", ...resolution, "consumer.ts"];
+      const args = ["--noEmit", "--strict", "--exactOptionalPropertyTypes", "--skipLibCheck", skipLibCheck, "--target", "es2022", "--lib", "es2022,dom", "--types", "node", "--jsx", "react-jsx", ...resolution, "consumer.ts"];
       const check = () => {
         try {
           run(join(dir, "node_modules/typescript/bin/tsc"), args, dir);

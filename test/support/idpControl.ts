@@ -123,7 +123,7 @@ async function send(pending: PendingRequest, jar: CookieJar): Promise<Response> 
   const response = await fetch(pending.url.href, {
     method: pending.method,
     headers,
-    body: pending.body,
+    body: pending.body ?? null,
     redirect: "manual",
   });
   jar.store(response.headers.getSetCookie(), pending.url);
