@@ -1,4 +1,5 @@
 import { AuthError, AuthErrorCode } from "../shared/AuthError.js";
+import { didYouMean } from "../shared/didYouMean.js";
 import { isLoopback } from "../shared/urls.js";
 
 /** A Storage-like object: `sessionStorage`, `localStorage`, or your own (e.g. an encrypted store). */
@@ -205,11 +206,14 @@ export function resolveConfig(input: AuthConfig): ResolvedConfig {
   const c = input as unknown as Record<string, unknown>;
   for (const key of Object.keys(c)) {
     if (FIELDS.has(key)) continue;
-    const camel = key.replace(/_(\w)/g, (_, ch: string) => ch.toUpperCase());
-    fail(key.slice(0, 40), `is not a react-sso option${FIELDS.has(camel) ? ` (did you mean "${camel}"?)` : ""}`);
+    const near = didYouMean(key, FIELDS);
+    fail(key.slice(0, 40), `is not a react-sso option${near ? ` (did you mean "${near}"?)` : ""}`);
   }
 
   const authority = url("authority", text("authority", c.authority));
+  // A common paste: the discovery URL instead of the issuer it belongs to.
+  const wellKnown = authority.indexOf("/.well-known/");
+  if (wellKnown > 0) fail("authority", `must be the issuer, not its discovery document: use "${authority.slice(0, wellKnown)}"`);
   // RFC 8414 §2: an issuer has no query or fragment.
   if (new URL(authority).search) fail("authority", "must not contain a query (?…)", authority);
   const tokenProxy = c.tokenProxy === undefined ? undefined : text("tokenProxy", c.tokenProxy);
@@ -221,7 +225,10 @@ export function resolveConfig(input: AuthConfig): ResolvedConfig {
     const e = c.endpoints as Record<string, unknown> | null;
     if (typeof e !== "object" || e === null) fail("endpoints", "must be an object of URLs", e);
     const unknownKey = Object.keys(e).find((k) => !(ENDPOINTS as readonly string[]).includes(k));
-    if (unknownKey !== undefined) fail(`endpoints.${unknownKey}`, `is not one of ${ENDPOINTS.join(", ")}`);
+    if (unknownKey !== undefined) {
+      const near = didYouMean(unknownKey, ENDPOINTS);
+      fail(`endpoints.${unknownKey.slice(0, 40)}`, `is not one of ${ENDPOINTS.join(", ")}${near ? ` (did you mean "${near}"?)` : ""}`);
+    }
     if (e.token === undefined && tokenProxy === undefined) fail("endpoints.token", "is required without tokenProxy");
     endpoints = { authorization: url("endpoints.authorization", e.authorization) };
     for (const name of ENDPOINTS.slice(1)) {

@@ -109,7 +109,7 @@ type TabMessage = { session: Session } | { out: true; expired?: boolean; gen?: s
 
 const TX = "react-sso.tx.";
 const TX_MAX_AGE_MS = 15 * 60_000;
-const CALLBACK_PARAMS = ["code", "state", "iss", "session_state", "error", "error_description", "error_uri"];
+const CALLBACK_PARAMS = "code state iss session_state error error_description error_uri".split(" ");
 /** Only the implicit and hybrid flows put these in a redirect; react-sso refuses them. */
 const IMPLICIT_PARAMS = ["access_token", "id_token", "token"];
 /** Retries of a refresh that failed transiently: 1 s, 2 s, 4 s… up to 30 s, then wait for a reason to try again. */
@@ -318,10 +318,15 @@ export function createAuthClient(config: AuthConfig): AuthClient {
     }
   }
 
-  function openUrl(url: string): void {
-    if (cfg.openUrl) return cfg.openUrl(url);
+  /** Opens an IdP or app page. True when this page is leaving; an app's own `openUrl` may keep it. */
+  function openUrl(url: string): boolean {
+    if (cfg.openUrl) {
+      cfg.openUrl(url);
+      return false;
+    }
     leaving = true;
     window.location.assign(url);
+    return true;
   }
 
   function authorizationServer(): Promise<oauth.AuthorizationServer> {
@@ -353,16 +358,20 @@ export function createAuthClient(config: AuthConfig): AuthClient {
    * Written here rather than taken from oauth4webapi, whose version costs a tenth of the size budget.
    */
   async function discover(): Promise<oauth.AuthorizationServer> {
-    const who = "The IdP's discovery document";
     const url = `${cfg.authority.replace(/\/$/, "")}/.well-known/openid-configuration`;
+    // The URL tried is in every message: a typo in "authority" is the usual cause.
+    const who = `The IdP's discovery document (${url})`;
     const { [oauth.customFetch]: send, signal } = requestOptions(url, false, who);
     const response = await send(url, { headers: { accept: "application/json" }, signal });
     const as = (await response.json().catch(() => undefined)) as oauth.AuthorizationServer | undefined;
     if (!response.ok || typeof as?.issuer !== "string") {
       const code = response.status >= 500 ? AuthErrorCode.InvalidResponse : AuthErrorCode.Config;
-      throw new AuthError(code, `${who} answered HTTP ${response.status}: check "authority", or set "endpoints".`, { status: response.status });
+      throw new AuthError(code, `${who} answered HTTP ${response.status} without an issuer: check "authority", or set "endpoints".`, { status: response.status });
     }
-    if (new URL(as.issuer).href !== new URL(cfg.authority).href) fail(AuthErrorCode.Config, `${who} names another issuer than "authority".`);
+    // §4.3: exactly equal, as strings. Both values are shown: localhost vs 127.0.0.1, or a trailing slash, is the usual cause.
+    if (as.issuer !== cfg.authority) {
+      fail(AuthErrorCode.Config, `The IdP's issuer is ${JSON.stringify(as.issuer.slice(0, 200))} but "authority" is ${JSON.stringify(cfg.authority)}: set "authority" to the issuer exactly.`);
+    }
     const methods = as.code_challenge_methods_supported;
     // RFC 8414 lets servers omit the list; a list without S256 would mean a downgrade, which we refuse.
     if (Array.isArray(methods) && !methods.includes("S256")) {
@@ -377,6 +386,7 @@ export function createAuthClient(config: AuthConfig): AuthClient {
     const extra = { ...cfg.extraAuthorizeParams, ...stringRecord("login({ extraParams })", options.extraParams) };
     if (leaving) return;
     pendingLogin ??= (async () => {
+      const at = epoch;
       try {
         const here = window.location;
         // Coming back to the callback page itself would find nothing to complete there.
@@ -416,6 +426,8 @@ export function createAuthClient(config: AuthConfig): AuthClient {
           authority: cfg.authority,
           created: Date.now(),
         };
+        // A logout started while this login waited: the logout wins, and this login never leaves.
+        if (at !== epoch) return;
         writeJson(area, TX + state, tx);
         openUrl(url.href);
       } catch (err) {
@@ -471,7 +483,10 @@ export function createAuthClient(config: AuthConfig): AuthClient {
       // promises to send it), then any error the IdP sent.
       const checked = oauth.validateAuthResponse(as, client, new URLSearchParams([...params]), state);
       const options = requestOptions(as.token_endpoint, viaProxy, tokenWho);
-      const response = await oauth.authorizationCodeGrantRequest(as, client, oauth.None(), checked, tx.redirectUri, tx.verifier, options);
+      // The generic request sends what authorizationCodeGrantRequest would (RFC 6749 §4.1.3, RFC 7636
+      // §4.5), and its code is already shared with refreshes: smaller than a second request function.
+      const grant = { code: checked.get("code") ?? fail(AuthErrorCode.InvalidCallback, "The callback URL has no code."), redirect_uri: tx.redirectUri, code_verifier: tx.verifier };
+      const response = await oauth.genericTokenEndpointRequest(as, client, oauth.None(), "authorization_code", grant, options);
       const result = await oauth.processAuthorizationCodeResponse(as, client, response, { ...(tx.nonce && { expectedNonce: tx.nonce }), requireIdToken: cfg.openid });
       // A login replaces whatever session this tab had.
       session = undefined;
@@ -578,7 +593,7 @@ export function createAuthClient(config: AuthConfig): AuthClient {
   async function getAccessToken({ minValidity, forceRefresh = false }: TokenOptions = {}): Promise<string> {
     start();
     await settling;
-    const current = session ?? fail(AuthErrorCode.LoginRequired, "Nobody is signed in.");
+    const current = session ?? fail(AuthErrorCode.LoginRequired, "Nobody is signed in: call login() first, or render the page inside <RequireAuth>.");
     if (!forceRefresh && validFor(current, minValidity === undefined ? leeway(current) : minValidity * 1000)) return current.accessToken;
     if (!canRefresh(current)) {
       if (validFor(current, 0)) return current.accessToken;
@@ -614,35 +629,47 @@ export function createAuthClient(config: AuthConfig): AuthClient {
   async function logout(options: LogoutOptions = {}): Promise<void> {
     start();
     const ended = session;
+    if (options.local) return endSession();
+    // A logout wins. From here until the page leaves, no login starts in this tab: a mounted
+    // <RequireAuth> sees "unauthenticated" at once, and the IdP, which still has its own session,
+    // would sign the user straight back in and cancel the revocation. A login already waiting for
+    // discovery is abandoned before it navigates (endSession moves the epoch it checks).
+    leaving = true;
     endSession();
-    if (options.local) return;
-    const as = await authorizationServer().catch(() => undefined);
-    const endpoint = viaProxy ? as?.token_endpoint : as?.revocation_endpoint;
-    const token = ended?.refreshToken;
-    if (endpoint && (viaProxy || token)) {
-      // The proxy revokes the refresh token (from its cookie, or the one sent in passthrough mode) and
-      // clears the cookie; without a proxy, revoke it here (RFC 7009). Under the lock, after any
-      // refresh in flight, whose new cookie would otherwise outlive the logout. Best effort: a
-      // failure must not keep anyone signed in.
-      const { [oauth.customFetch]: send, headers, signal } = requestOptions(endpoint, viaProxy, tokenWho);
-      const form = { ...(viaProxy && { action: "logout" }), ...(token && { token, token_type_hint: "refresh_token" }), client_id: cfg.clientId };
-      await withLock(() =>
-        send(endpoint, {
-          method: "POST",
-          headers: { ...headers, "Content-Type": "application/x-www-form-urlencoded" },
-          body: new URLSearchParams(form).toString(),
-          signal,
-        }).catch(() => undefined),
-      );
+    let left = false;
+    try {
+      const as = await authorizationServer().catch(() => undefined);
+      const endpoint = viaProxy ? as?.token_endpoint : as?.revocation_endpoint;
+      const token = ended?.refreshToken;
+      if (endpoint && (viaProxy || token)) {
+        // The proxy revokes the refresh token (from its cookie, or the one sent in passthrough mode) and
+        // clears the cookie; without a proxy, revoke it here (RFC 7009). Under the lock, after any
+        // refresh in flight, whose new cookie would otherwise outlive the logout. Best effort: a
+        // failure must not keep anyone signed in.
+        const { [oauth.customFetch]: send, headers, signal } = requestOptions(endpoint, viaProxy, tokenWho);
+        const form = { ...(viaProxy && { action: "logout" }), ...(token && { token, token_type_hint: "refresh_token" }), client_id: cfg.clientId };
+        await withLock(() =>
+          send(endpoint, {
+            method: "POST",
+            headers: { ...headers, "Content-Type": "application/x-www-form-urlencoded" },
+            body: new URLSearchParams(form).toString(),
+            signal,
+          }).catch(() => undefined),
+        );
+      }
+      if (as?.end_session_endpoint) {
+        const url = new URL(as.end_session_endpoint);
+        if (ended?.idToken) url.searchParams.set("id_token_hint", ended.idToken);
+        url.searchParams.set("client_id", cfg.clientId);
+        if (cfg.postLogoutRedirectUri) url.searchParams.set("post_logout_redirect_uri", cfg.postLogoutRedirectUri);
+        left = openUrl(url.href);
+      } else if (options.returnTo !== undefined) {
+        left = openUrl(new URL(sanitizeReturnTo(options.returnTo, origin()), origin()).href);
+      }
+    } finally {
+      // The page stays (nowhere to go, or the app's own openUrl): logins may start again.
+      if (!left) leaving = false;
     }
-    if (as?.end_session_endpoint) {
-      const url = new URL(as.end_session_endpoint);
-      if (ended?.idToken) url.searchParams.set("id_token_hint", ended.idToken);
-      url.searchParams.set("client_id", cfg.clientId);
-      if (cfg.postLogoutRedirectUri) url.searchParams.set("post_logout_redirect_uri", cfg.postLogoutRedirectUri);
-      return openUrl(url.href);
-    }
-    if (options.returnTo !== undefined) openUrl(new URL(sanitizeReturnTo(options.returnTo, origin()), origin()).href);
   }
 
   return {

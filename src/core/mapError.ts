@@ -79,7 +79,11 @@ export async function mapError(err: unknown, who: string, viaProxy = false): Pro
     }
     // iss in the callback (RFC 9207) or in the ID token: a mix-up attack, or a wrong "authority".
     if ((detail as { claim?: unknown } | null)?.claim === "iss" || /"iss"/.test(err.message)) {
-      return new AuthError(AuthErrorCode.IssuerMismatch, `The issuer (iss) is missing or not "authority": ${err.message}.`, { cause });
+      const d = detail as { expected?: unknown; claims?: { iss?: unknown }; parameters?: URLSearchParams } | undefined;
+      const got = d?.claims?.iss ?? d?.parameters?.get?.("iss");
+      // Both values, bounded: "localhost" against "127.0.0.1" is the classic, and it shows at a glance.
+      const values = typeof got === "string" && typeof d?.expected === "string" ? ` (got ${JSON.stringify(got.slice(0, 100))}, expected ${JSON.stringify(d.expected)})` : "";
+      return new AuthError(AuthErrorCode.IssuerMismatch, `The issuer (iss) is missing or not "authority"${values}: ${err.message}.`, { cause });
     }
     if (err.code === oauth.JWT_CLAIM_COMPARISON || err.code === oauth.JWT_TIMESTAMP_CHECK) {
       return new AuthError(AuthErrorCode.InvalidIdToken, `The ID token was rejected: ${err.message}.`, { cause });

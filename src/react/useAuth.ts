@@ -21,10 +21,9 @@ export interface UseAuthResult {
 
 const getServerSnapshot = (): AuthSnapshot => LOADING;
 
-function resultOf(snapshot: AuthSnapshot, client: AuthClient): UseAuthResult {
-  const { status, user, error } = snapshot;
-  const { login, logout, getAccessToken, authFetch } = client;
-  return { status, isAuthenticated: status === "authenticated", isLoading: status === "loading", user, error, login, logout, getAccessToken, authFetch };
+function resultOf(snapshot: AuthSnapshot, { login, logout, getAccessToken, authFetch }: AuthClient): UseAuthResult {
+  const { status } = snapshot;
+  return { ...snapshot, isAuthenticated: status === "authenticated", isLoading: status === "loading", login, logout, getAccessToken, authFetch };
 }
 
 /**

@@ -1,6 +1,7 @@
 import { createRemoteJWKSet, customFetch as joseFetch, decodeJwt, decodeProtectedHeader, jwtVerify } from "jose";
 import * as oauth from "oauth4webapi";
 import { deriveKey, open, readCookie, seal, serializeCookie } from "./sealedCookie.js";
+import { didYouMean } from "../shared/didYouMean.js";
 import { isLoopback } from "../shared/urls.js";
 
 /** Options of {@link createTokenProxy}. */
@@ -83,6 +84,18 @@ function configError(field: string, expected: string): never {
   throw new TypeError(`react-sso-kit/server createTokenProxy: "${field}" ${expected}.`);
 }
 
+const OPTIONS = "issuer tokenEndpoint revocationEndpoint jwksUri clientId clientSecret clientAuthentication allowedOrigins redirectUris refreshToken cookie timeoutMs maxBodyBytes fetch".split(" ");
+const COOKIE_OPTIONS = ["secrets", "name", "maxAge"];
+
+/** A misspelt option would silently fall back to its default (a wrong cookie lifetime, say): refuse it, with the likely fix. */
+function refuseUnknown(value: object, known: readonly string[], prefix = ""): void {
+  for (const key of Object.keys(value)) {
+    if (known.includes(key)) continue;
+    const near = didYouMean(key, known);
+    configError(`${prefix}${key.slice(0, 40)}`, `is not an option${near ? ` (did you mean "${prefix}${near}"?)` : ""}`);
+  }
+}
+
 function checkUrl(field: string, value: unknown): URL {
   let url: URL | undefined;
   try {
@@ -126,8 +139,12 @@ class Rejection extends Error {
  */
 export function createTokenProxy(options: TokenProxyOptions): TokenProxy {
   if (typeof options !== "object" || options === null) configError("options", "must be an object");
+  refuseUnknown(options, OPTIONS);
+  if (typeof options.cookie === "object" && options.cookie !== null) refuseUnknown(options.cookie, COOKIE_OPTIONS, "cookie.");
   if (!options.issuer && !options.tokenEndpoint) configError("issuer", 'or "tokenEndpoint" is required');
   const issuerUrl = options.issuer === undefined ? undefined : checkUrl("issuer", options.issuer);
+  const wellKnown = options.issuer?.indexOf("/.well-known/") ?? -1;
+  if (wellKnown > 0) configError("issuer", `must be the issuer, not its discovery document: use "${options.issuer?.slice(0, wellKnown)}"`);
   for (const field of ["tokenEndpoint", "revocationEndpoint", "jwksUri"] as const) {
     if (options[field] !== undefined) checkUrl(field, options[field]);
   }
@@ -189,6 +206,29 @@ export function createTokenProxy(options: TokenProxyOptions): TokenProxy {
     };
   }
 
+  /**
+   * OpenID Connect Discovery through oauth4webapi, with failures that say which URL was tried and,
+   * for an issuer mismatch, both values (OIDC Discovery §4.3: they must be equal as strings).
+   */
+  async function discover(issuer: URL): Promise<oauth.AuthorizationServer> {
+    const url = `${issuer.href.replace(/\/$/, "")}/.well-known/openid-configuration`;
+    const what = `The identity provider's discovery document (${url})`;
+    let as: oauth.AuthorizationServer;
+    try {
+      as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, upstreamOptions()));
+    } catch (err) {
+      if (err instanceof Error && err.name === "TimeoutError") throw new Rejection(504, "temporarily_unavailable", `${what} did not answer in time.`);
+      const cause = (err as { cause?: unknown }).cause;
+      if (cause instanceof Response) throw new Rejection(502, "temporarily_unavailable", `${what} answered HTTP ${cause.status}.`);
+      if (err instanceof oauth.OperationProcessingError) throw new Rejection(502, "server_error", `${what} is not valid: ${err.message}.`);
+      throw new Rejection(502, "temporarily_unavailable", `${what} could not be reached.`);
+    }
+    if (as.issuer !== options.issuer) {
+      throw new Rejection(502, "server_error", `The identity provider's issuer is ${JSON.stringify(as.issuer.slice(0, 200))} but the proxy's "issuer" is ${JSON.stringify(options.issuer)}: set "issuer" to it exactly.`);
+    }
+    return as;
+  }
+
   let upstream: Promise<Upstream> | undefined;
   function loadUpstream(): Promise<Upstream> {
     upstream ??= (async () => {
@@ -196,9 +236,7 @@ export function createTokenProxy(options: TokenProxyOptions): TokenProxy {
       // never used to check an ID token (see verifyIdToken).
       let as: oauth.AuthorizationServer = { issuer: options.issuer ?? new URL(options.tokenEndpoint as string).origin };
       // Discovery only fills in what is not configured: with tokenEndpoint and jwksUri given, none is made.
-      if (issuerUrl && (!options.tokenEndpoint || !options.jwksUri)) {
-        as = await oauth.processDiscoveryResponse(issuerUrl, await oauth.discoveryRequest(issuerUrl, upstreamOptions()));
-      }
+      if (issuerUrl && (!options.tokenEndpoint || !options.jwksUri)) as = await discover(issuerUrl);
       as = {
         ...as,
         token_endpoint: options.tokenEndpoint ?? as.token_endpoint,

@@ -108,7 +108,8 @@ export { OAuthProvider, useAuth, snapshot, code, handler, toNodeHandler, withEnv
       };
       expect(check).not.toThrow();
     }
-  });
+    // Two full tsc runs: seconds alone, much longer on a busy 2-core machine.
+  }, 120_000);
 });
 
 function readdirTarball(): string {

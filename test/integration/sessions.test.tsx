@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { AuthError } from "react-sso-kit";
 import { API_SCOPES, CONFIDENTIAL_CLIENT_ID, getStats, loginAtIdp, POST_LOGOUT_REDIRECT_URI } from "../support/idpControl.js";
-import { cookieJar, freshPage, issuer, makeClient, proxyUrl, resetWorld, startLoginAt } from "./helpers.js";
+import { act, browserFetch, cookieJar, freshPage, issuer, makeClient, proxyUrl, renderApp, resetWorld, screen, startLoginAt } from "./helpers.js";
 import type { AuthConfig } from "react-sso-kit";
 
 beforeEach(resetWorld);
@@ -131,5 +131,56 @@ describe("sessions", () => {
     const stats = await getStats(issuer());
     expect(stats.discovery).toBe(0);
     expect(stats.token.authorization_code).toBe(1);
+  });
+});
+
+describe("a logout wins over the guard that sees it", () => {
+  const isAuthorization = (url: string) => new URL(url).pathname === "/auth";
+  /** The SDK's fetch, with `latency` ms added to the sign-out's request (the revocation, or the proxy's logout). */
+  const slowLogout = (latency: number): typeof fetch => async (input, init) => {
+    const body = typeof init?.body === "string" ? init.body : "";
+    if (latency > 0 && (body.includes("action=logout") || String(input).endsWith("/token/revocation"))) {
+      await new Promise((resolve) => setTimeout(resolve, latency));
+    }
+    return browserFetch(input, init);
+  };
+
+  it.each([0, 300, 1500])("signing out from a page inside <RequireAuth> starts no login (%i ms on the revocation)", async (latency) => {
+    const overrides = { postLogoutRedirectUri: POST_LOGOUT_REDIRECT_URI };
+    await signIn(overrides);
+    await freshPage("/account");
+    const { client, opened } = makeClient({ ...overrides, fetch: slowLogout(latency) });
+    renderApp(client);
+    await screen.findByText("authenticated");
+
+    await act(() => client.logout());
+    expect(opened.filter(isAuthorization)).toEqual([]);
+    expect(opened.map((url) => new URL(url).pathname)).toEqual(["/session/end"]);
+    expect((await getStats(issuer())).revocation).toBe(1);
+  });
+
+  it("through the token proxy too (300 ms on the proxy's logout)", async () => {
+    const overrides = { clientId: CONFIDENTIAL_CLIENT_ID, tokenProxy: proxyUrl(), postLogoutRedirectUri: POST_LOGOUT_REDIRECT_URI };
+    await signIn(overrides);
+    await freshPage("/account");
+    const { client, opened } = makeClient({ ...overrides, fetch: slowLogout(300) });
+    renderApp(client);
+    await screen.findByText("authenticated");
+
+    await act(() => client.logout());
+    expect(opened.filter(isAuthorization)).toEqual([]);
+    expect((await getStats(issuer())).revocation).toBe(1);
+    expect(cookieJar.size).toBe(0);
+  });
+
+  it("a login already waiting for discovery when the logout starts is abandoned", async () => {
+    await freshPage("/");
+    const { client, opened } = makeClient();
+    await Promise.all([client.login(), client.logout()]);
+    expect(opened.filter(isAuthorization)).toEqual([]);
+    expect(Object.keys(sessionStorage).filter((k) => k.startsWith("react-sso.tx."))).toEqual([]);
+    // Once the logout is over (here nowhere to go: no session, the IdP's end-session page opened), logins work again.
+    await client.login();
+    expect(opened.filter(isAuthorization)).toHaveLength(1);
   });
 });

@@ -246,6 +246,26 @@ describe("discovery", () => {
     expect(opened).toHaveLength(0);
   });
 
+  it("shows both issuers when they differ, compared as exact strings (a trailing slash counts)", async () => {
+    const { client, idp } = setup();
+    idp.discovery = () => json({ issuer: `${AUTHORITY}/`, authorization_endpoint: `${AUTHORITY}/authorize`, token_endpoint: TOKEN_URL });
+    const error = await rejection(client.login());
+    expect(error.code).toBe("config");
+    expect(error.message).toContain(`"${AUTHORITY}/"`);
+    expect(error.message).toContain(`"authority" is "${AUTHORITY}"`);
+  });
+
+  it("names the URL it tried when discovery cannot be reached", async () => {
+    const { client, idp } = setup();
+    idp.discovery = () => {
+      throw new TypeError("Failed to fetch");
+    };
+    const error = await rejection(client.login());
+    expect(error.code).toBe("network");
+    expect(error.message).toContain(DISCOVERY_URL);
+    expect(error.message).toContain("could not be reached");
+  });
+
   it("fails with code config, naming authority, when the document is not found", async () => {
     const { client, idp } = setup();
     idp.discovery = () => new Response("not found", { status: 404 });
@@ -445,11 +465,12 @@ describe("timeouts", () => {
       }),
   );
 
-  it("a discovery that never answers yields code network, mentioning the timeout", async () => {
+  it("a discovery that never answers yields code network, mentioning the timeout and the URL", async () => {
     const { client, opened } = setup({ fetch: hanging as unknown as typeof fetch, timeoutMs: 50 });
     const error = await rejection(client.login());
     expect(error.code).toBe("network");
     expect(error.message).toContain("50 ms");
+    expect(error.message).toContain(DISCOVERY_URL);
     expect(error.transient).toBe(true);
     expect(opened).toHaveLength(0);
   });
@@ -535,7 +556,11 @@ describe("getSnapshot", () => {
 describe("getAccessToken", () => {
   it("rejects with login_required when nobody is signed in, without any request", async () => {
     const { client, idp, opened } = setup();
-    await expect(client.getAccessToken()).rejects.toMatchObject({ code: "login_required" });
+    const error = await rejection(client.getAccessToken());
+    expect(error.code).toBe("login_required");
+    // What to do, not only what is wrong.
+    expect(error.message).toContain("login()");
+    expect(error.message).toContain("<RequireAuth>");
     expect(idp.calls).toHaveLength(0);
     expect(opened).toHaveLength(0);
   });

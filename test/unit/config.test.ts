@@ -241,6 +241,25 @@ describe("unknown fields", () => {
     expect(error.message).toContain(`did you mean "${camel}"`);
   });
 
+  it.each([
+    ["scopes", "scope"],
+    ["redirectUrl", "redirectUri"],
+    ["authroity", "authority"],
+    ["ClientID", "clientId"],
+    ["timeout_ms", "timeoutMs"],
+    ["postLogoutRedirectUrl", "postLogoutRedirectUri"],
+    ["fetchh", "fetch"],
+  ])('the near miss %s gets the hint did you mean "%s"', (typo, option) => {
+    const error = configError(() => resolveConfig(withFields({ [typo]: "x" })));
+    expect(error.message).toContain(`did you mean "${option}"`);
+  });
+
+  it("a near miss inside endpoints gets the hint too", () => {
+    const error = configError(() => resolveConfig(withFields({ endpoints: { authorisation: "https://sso.example.com/a", token: "https://sso.example.com/t" } })));
+    expect(error.message).toContain('"endpoints.authorisation"');
+    expect(error.message).toContain('did you mean "authorization"');
+  });
+
   it("a field with no close option gets no hint", () => {
     const error = configError(() => resolveConfig(withFields({ issuer: "https://sso.example.com" })));
     expect(error.message).toContain('"issuer" is not a react-sso option');
@@ -251,6 +270,18 @@ describe("unknown fields", () => {
     for (const input of [null, undefined, "https://sso.example.com", 1]) {
       expect(configError(() => resolveConfig(input as unknown as AuthConfig)).message).toContain('"config"');
     }
+  });
+});
+
+describe("an authority that is the discovery URL", () => {
+  it.each([
+    ["https://sso.example.com/.well-known/openid-configuration", "https://sso.example.com"],
+    ["https://sso.example.com/realms/app/.well-known/openid-configuration", "https://sso.example.com/realms/app"],
+    ["https://sso.example.com/.well-known/oauth-authorization-server", "https://sso.example.com"],
+  ])("%s is refused, naming the issuer to use", (authority, issuer) => {
+    const error = configError(() => resolveConfig(withFields({ authority })));
+    expect(error.message).toContain('"authority"');
+    expect(error.message).toContain(`use "${issuer}"`);
   });
 });
 

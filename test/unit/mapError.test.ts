@@ -208,6 +208,19 @@ describe("mapError: other failures", () => {
     expect(error.code).toBe("invalid_response");
   });
 
+  it("an iss mismatch in the callback (RFC 9207) shows both issuers", async () => {
+    let thrown: unknown;
+    try {
+      oauth.validateAuthResponse(as, client, new URLSearchParams("code=c&state=s&iss=http%3A%2F%2Flocalhost%3A4000"), "s");
+    } catch (err) {
+      thrown = err;
+    }
+    const error = await mapError(thrown, WHO);
+    expect(error.code).toBe("issuer_mismatch");
+    expect(error.message).toContain('got "http://localhost:4000"');
+    expect(error.message).toContain(`expected "${as.issuer}"`);
+  });
+
   it("an unknown thrown value becomes invalid_response", async () => {
     const error = await mapError("weird", WHO);
     expect(error.code).toBe("invalid_response");

@@ -1248,6 +1248,28 @@ describe("discovery", () => {
     expect(h.idp.calls.map((c) => c.url)).not.toContain("https://evil.example.com/token");
   });
 
+  it.each<[string, () => Response | Promise<Response>, RegExp]>([
+    ["unreachable", () => Promise.reject(new TypeError("fetch failed")), /could not be reached/],
+    ["a 404", () => new Response("nope", { status: 404 }), /answered HTTP 404/],
+    ["another issuer", () => Response.json({ issuer: "https://evil.example.com", token_endpoint: `${ISSUER}/token` }), /does not match/],
+  ])("a failed discovery (%s) says which URL was tried", async (_, failure, reason) => {
+    const h = discoveryHarness();
+    h.idp.routes.set(DISCOVERY_URL, failure);
+    const { json } = await h.send(post(codeExchange()));
+    expect(json.error_description).toContain(DISCOVERY_URL);
+    expect(json.error_description).toMatch(reason);
+  });
+
+  it("an issuer that differs only by a trailing slash is refused, showing both values", async () => {
+    const h = discoveryHarness();
+    h.idp.routes.set(DISCOVERY_URL, () => Response.json({ issuer: `${ISSUER}/`, token_endpoint: TOKEN_ENDPOINT }));
+    const response = await h.send(post(codeExchange()));
+    expectOAuthError(response, 502);
+    expect(response.json.error_description).toContain(`"${ISSUER}/"`);
+    expect(response.json.error_description).toContain(`"issuer" is "${ISSUER}"`);
+    expect(h.idp.callsTo(TOKEN_ENDPOINT)).toHaveLength(0);
+  });
+
   it("a configured tokenEndpoint overrides the discovered one", async () => {
     const custom = `${ISSUER}/custom/token`;
     const h = discoveryHarness({ tokenEndpoint: custom });
@@ -1334,6 +1356,7 @@ describe("configuration", () => {
     ["no issuer nor tokenEndpoint", { tokenEndpoint: undefined }, "issuer"],
     ["an issuer that is not a URL", { tokenEndpoint: undefined, issuer: "sso.example.com" }, "issuer"],
     ["an http issuer off loopback", { tokenEndpoint: undefined, issuer: "http://sso.example.com" }, "issuer"],
+    ["an issuer that is the discovery URL", { tokenEndpoint: undefined, issuer: "https://sso.example.com/.well-known/openid-configuration" }, "issuer"],
     ["an http tokenEndpoint off loopback", { tokenEndpoint: "http://sso.example.com/token" }, "tokenEndpoint"],
     ["an http revocationEndpoint off loopback", { revocationEndpoint: "http://sso.example.com/revoke" }, "revocationEndpoint"],
     ["an http jwksUri off loopback", { jwksUri: "http://sso.example.com/jwks" }, "jwksUri"],
@@ -1366,6 +1389,22 @@ describe("configuration", () => {
     ["a negative maxBodyBytes", { maxBodyBytes: -8192 }, "maxBodyBytes"],
   ])("%s → TypeError naming %s", (_, fields, field) => {
     expectConfigError(fields, field);
+  });
+
+  it.each<[Record<string, unknown>, string, string]>([
+    [{ clientID: "x" }, "clientID", "clientId"],
+    [{ redirectUri: ["https://app.example.com/cb"] }, "redirectUri", "redirectUris"],
+    [{ allowed_origins: ["https://app.example.com"] }, "allowed_origins", "allowedOrigins"],
+    [{ timeout: 100 }, "timeout", "timeoutMs"],
+    [{ cookie: { secrets: [COOKIE_SECRET], maxage: 60 } }, "cookie.maxage", "cookie.maxAge"],
+  ])("an unknown option %j is refused with its likely fix", (fields, field, fix) => {
+    expectConfigError(fields, field);
+    expect(() => createTokenProxy(withFields(fields))).toThrow(`did you mean "${fix}"?`);
+  });
+
+  it("an unknown option far from any gets no hint", () => {
+    expectConfigError({ upstream: "https://sso.example.com" }, "upstream");
+    expect(() => createTokenProxy(withFields({ upstream: "x" }))).not.toThrow(/did you mean/);
   });
 
   it("a 32-character cookie secret is enough", () => {
