@@ -23,7 +23,8 @@ beforeAll(() => {
   mkdirSync(pkgDir, { recursive: true });
   run("tar", ["-xzf", join(dir, tarball), "-C", pkgDir, "--strip-components=1"], dir);
   // The package's dependencies and peers, as npm would have installed them next to it.
-  for (const dep of ["react", "react-dom", "oauth4webapi", "jose", "@types/react", "@types/node", "typescript"]) {
+  // The README's examples also use a router and the backend frameworks.
+  for (const dep of ["react", "react-dom", "oauth4webapi", "jose", "@types/react", "@types/react-dom", "@types/node", "typescript", "react-router", "express", "@types/express", "fastify", "hono"]) {
     mkdirSync(join(dir, "node_modules", dep, ".."), { recursive: true });
     symlinkSync(join(ROOT, "node_modules", dep), join(dir, "node_modules", dep));
   }
@@ -109,6 +110,36 @@ export { OAuthProvider, useAuth, snapshot, code, handler, toNodeHandler, withEnv
       expect(check).not.toThrow();
     }
     // Two full tsc runs: seconds alone, much longer on a busy 2-core machine.
+  }, 120_000);
+});
+
+/** Every TypeScript example in README.md, named by its first-line comment (`// src/App.tsx`) when it has one. */
+function readmeSnippets(): Array<{ file: string; code: string }> {
+  const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+  return [...readme.matchAll(/^```(tsx?)\n([\s\S]*?)^```$/gm)].map(([, lang, code = ""], index) => {
+    const named = /^\/\/ ([\w./-]+\.tsx?)\b/.exec(code)?.[1];
+    return { file: named ?? `snippet-${index}.${lang}`, code };
+  });
+}
+
+describe("the README's examples", () => {
+  it("all type-check against the packed package, strict and with exactOptionalPropertyTypes", () => {
+    const snippets = readmeSnippets();
+    // The Quick start, the proxy and the framework recipes at least; a parsing slip would find none.
+    expect(snippets.map((s) => s.file)).toEqual(expect.arrayContaining(["src/main.tsx", "src/App.tsx", "proxy.ts", "express.ts", "hono.ts"]));
+    const root = join(dir, "readme");
+    for (const { file, code } of snippets) {
+      mkdirSync(join(root, file, ".."), { recursive: true });
+      writeFileSync(join(root, file), code);
+    }
+    const args = ["--noEmit", "--strict", "--exactOptionalPropertyTypes", "--skipLibCheck", "--target", "es2022", "--module", "esnext", "--moduleResolution", "bundler", "--lib", "es2022,dom,dom.iterable", "--types", "node", "--jsx", "react-jsx", ...snippets.map((s) => join(root, s.file))];
+    let output = "";
+    try {
+      run(join(dir, "node_modules/typescript/bin/tsc"), args, dir);
+    } catch (err) {
+      output = String((err as { stdout?: string }).stdout ?? err);
+    }
+    expect(output).toBe("");
   }, 120_000);
 });
 
