@@ -6,6 +6,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readmeSnippets } from "../support/readme.js";
 
 const ROOT = join(import.meta.dirname, "../..");
 let dir: string;
@@ -112,15 +113,6 @@ export { OAuthProvider, useAuth, snapshot, code, handler, toNodeHandler, withEnv
     // Two full tsc runs: seconds alone, much longer on a busy 2-core machine.
   }, 120_000);
 });
-
-/** Every TypeScript example in README.md, named by its first-line comment (`// src/App.tsx`) when it has one. */
-function readmeSnippets(): Array<{ file: string; code: string }> {
-  const readme = readFileSync(join(ROOT, "README.md"), "utf8");
-  return [...readme.matchAll(/^```(tsx?)\n([\s\S]*?)^```$/gm)].map(([, lang, code = ""], index) => {
-    const named = /^\/\/ ([\w./-]+\.tsx?)\b/.exec(code)?.[1];
-    return { file: named ?? `snippet-${index}.${lang}`, code };
-  });
-}
 
 describe("the README's examples", () => {
   it("all type-check against the packed package, strict and with exactOptionalPropertyTypes", () => {
