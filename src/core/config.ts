@@ -87,6 +87,15 @@ export interface AuthConfig {
    * @default 10000
    */
   timeoutMs?: number | undefined;
+  /**
+   * Microsoft Entra ID's multi-tenant endpoints (`…/common/v2.0`, `…/organizations/v2.0`): their
+   * discovery document names the issuer `https://login.microsoftonline.com/{tenantid}/v2.0`. With
+   * this set, that template is accepted for such an `authority`, and every ID token's `iss` must be
+   * the template with the token's own `tid`. Off by default: no other IdP needs it.
+   * @default false
+   * @see https://learn.microsoft.com/entra/identity-platform/howto-convert-app-to-be-multi-tenant
+   */
+  entraMultiTenant?: boolean | undefined;
   /** The `fetch` used for token requests. @default globalThis.fetch */
   fetch?: typeof fetch | undefined;
   /**
@@ -110,6 +119,7 @@ export interface ResolvedConfig {
   extraAuthorizeParams: Readonly<Record<string, string>>;
   responseMode: "query" | "fragment";
   timeoutMs: number;
+  entraMultiTenant: boolean;
   fetch: typeof fetch | undefined;
   openUrl: ((url: string) => void) | undefined;
 }
@@ -121,7 +131,7 @@ export const RESERVED_PARAMS: ReadonlySet<string> = new Set(
 );
 
 const FIELDS = new Set(
-  "authority clientId redirectUri scope tokenProxy endpoints storage postLogoutRedirectUri extraAuthorizeParams responseMode timeoutMs fetch openUrl".split(" "),
+  "authority clientId redirectUri scope tokenProxy endpoints storage postLogoutRedirectUri extraAuthorizeParams responseMode timeoutMs entraMultiTenant fetch openUrl".split(" "),
 );
 const ENDPOINTS = ["authorization", "token", "endSession", "revocation", "userinfo"] as const;
 
@@ -248,6 +258,7 @@ export function resolveConfig(input: AuthConfig): ResolvedConfig {
   if (!Number.isInteger(timeoutMs) || (timeoutMs as number) < 1 || (timeoutMs as number) > 2 ** 31 - 1) {
     fail("timeoutMs", "must be a whole number of milliseconds", timeoutMs);
   }
+  if (c.entraMultiTenant !== undefined && typeof c.entraMultiTenant !== "boolean") fail("entraMultiTenant", "must be true or false", c.entraMultiTenant);
   for (const fn of ["fetch", "openUrl"]) {
     if (c[fn] !== undefined && typeof c[fn] !== "function") fail(fn, "must be a function", c[fn]);
   }
@@ -266,6 +277,7 @@ export function resolveConfig(input: AuthConfig): ResolvedConfig {
     extraAuthorizeParams: stringRecord("extraAuthorizeParams", c.extraAuthorizeParams),
     responseMode,
     timeoutMs: timeoutMs as number,
+    entraMultiTenant: c.entraMultiTenant === true,
     fetch: c.fetch as typeof fetch | undefined,
     openUrl: c.openUrl as ((url: string) => void) | undefined,
   };

@@ -368,9 +368,16 @@ export function createAuthClient(config: AuthConfig): AuthClient {
       const code = response.status >= 500 ? AuthErrorCode.InvalidResponse : AuthErrorCode.Config;
       throw new AuthError(code, `${who} answered HTTP ${response.status} without an issuer: check "authority", or set "endpoints".`, { status: response.status });
     }
-    // §4.3: exactly equal, as strings. Both values are shown: localhost vs 127.0.0.1, or a trailing slash, is the usual cause.
-    if (as.issuer !== cfg.authority) {
-      fail(AuthErrorCode.Config, `The IdP's issuer is ${JSON.stringify(as.issuer.slice(0, 200))} but "authority" is ${JSON.stringify(cfg.authority)}: set "authority" to the issuer exactly.`);
+    // Entra's multi-tenant issuer template, "…/{tenantid}/v2.0", stands for the "…/common/v2.0" (or
+    // organizations) authority; each ID token's iss must then name the token's own tenant. The
+    // hook is oauth4webapi's own, as openid-client uses it for the same case.
+    const [before, after] = cfg.entraMultiTenant ? as.issuer.split("{tenantid}") : [];
+    if (after !== undefined && cfg.authority.startsWith(before as string) && cfg.authority.endsWith(after)) {
+      (as as unknown as Record<symbol, unknown>)[(oauth as unknown as { _expectedIssuer: symbol })._expectedIssuer] = ({ claims }: { claims: { tid?: unknown } }) =>
+        as.issuer.replace("{tenantid}", String(claims.tid));
+    } else if (as.issuer !== cfg.authority) {
+      // §4.3: exactly equal, as strings. Both values are shown: localhost vs 127.0.0.1, or a trailing slash, is the usual cause.
+      fail(AuthErrorCode.Config, `The IdP's issuer is ${JSON.stringify(as.issuer.slice(0, 200))} but "authority" is ${JSON.stringify(cfg.authority)}: set "authority" to the issuer exactly${before === undefined && as.issuer.includes("{tenantid}") ? ', or set "entraMultiTenant"' : ""}.`);
     }
     const methods = as.code_challenge_methods_supported;
     // RFC 8414 lets servers omit the list; a list without S256 would mean a downgrade, which we refuse.

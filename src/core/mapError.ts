@@ -1,7 +1,7 @@
 import * as oauth from "oauth4webapi";
 import { AuthError, AuthErrorCode, oauthError } from "../shared/AuthError.js";
 
-/** Statuses that a proxy in the way answers with, and an OAuth token endpoint does not. */
+/** Statuses that a server in the way (a wrong `tokenProxy` path, a static host) answers with, and an OAuth token endpoint does not. */
 const PROXY_STATUSES = new Set([403, 404, 405, 413, 415]);
 
 /** Seconds from a Retry-After header (delta-seconds or HTTP-date). */
@@ -38,15 +38,17 @@ async function lenientOAuthBody(response: Response): Promise<Record<string, unkn
 function httpFailure(response: Response, who: string, viaProxy: boolean, body: Record<string, unknown> | undefined, cause: Error): AuthError {
   const status = response.status;
   const retryAfter = parseRetryAfter(response.headers.get("retry-after"));
-  if (viaProxy && PROXY_STATUSES.has(status)) {
+  // The proxy marks its own refusals; an IdP error it relays keeps the IdP's code and description.
+  const refused = response.headers.has("x-react-sso-refused");
+  if (viaProxy && (refused || (!body && PROXY_STATUSES.has(status)))) {
     const reason = typeof body?.error_description === "string" ? `: ${body.error_description.slice(0, 200)}` : "";
     return new AuthError(
       AuthErrorCode.ProxyRejected,
-      `The token proxy refused the request (HTTP ${status})${reason}. Check "tokenProxy" and its allowedOrigins.`,
+      `The token proxy refused the request (HTTP ${status})${reason}. Check ${refused ? "its allowedOrigins, redirectUris and clientId" : '"tokenProxy"'}.`,
       { status, error: typeof body?.error === "string" ? body.error : undefined, cause },
     );
   }
-  if (body) return oauthError(body as { error: string }, who, { status, retryAfter, cause });
+  if (body) return oauthError(body as { error: string }, viaProxy ? "The IdP (through the token proxy)" : who, { status, retryAfter, cause });
   return new AuthError(
     AuthErrorCode.InvalidResponse,
     `${who} answered HTTP ${status} without an OAuth response${status >= 500 ? "; try again later" : ""}.`,

@@ -62,6 +62,13 @@ export interface TokenProxyOptions {
   timeoutMs?: number | undefined;
   /** Largest accepted request body, in bytes. @default 8192 */
   maxBodyBytes?: number | undefined;
+  /**
+   * Microsoft Entra ID's multi-tenant endpoints (`issuer` `…/common/v2.0` or `…/organizations/v2.0`),
+   * whose discovery names the issuer `https://login.microsoftonline.com/{tenantid}/v2.0`: that
+   * template is accepted, and every ID token's `iss` must be it with the token's own `tid`.
+   * @default false
+   */
+  entraMultiTenant?: boolean | undefined;
   /** The `fetch` used to reach the IdP. @default globalThis.fetch */
   fetch?: typeof fetch | undefined;
 }
@@ -71,6 +78,12 @@ export type TokenProxy = (request: Request) => Promise<Response>;
 
 /** The header every react-sso request carries: requiring it forces a CORS preflight for any cross-origin sender. */
 export const PROXY_HEADER = "x-react-sso";
+
+/**
+ * Marks the proxy's own refusals (origin, method, body, parameters: nothing was asked of the IdP),
+ * so that the browser can tell them from the IdP's errors, which the proxy relays unmarked.
+ */
+export const REFUSED_HEADER = "x-react-sso-refused";
 
 const SECRET_PARAMS = ["client_secret", "client_assertion", "client_assertion_type"];
 // A Map, not an object literal: "constructor" or "__proto__" must not pass for a grant type.
@@ -84,7 +97,7 @@ function configError(field: string, expected: string): never {
   throw new TypeError(`react-sso-kit/server createTokenProxy: "${field}" ${expected}.`);
 }
 
-const OPTIONS = "issuer tokenEndpoint revocationEndpoint jwksUri clientId clientSecret clientAuthentication allowedOrigins redirectUris refreshToken cookie timeoutMs maxBodyBytes fetch".split(" ");
+const OPTIONS = "issuer tokenEndpoint revocationEndpoint jwksUri clientId clientSecret clientAuthentication allowedOrigins redirectUris refreshToken cookie timeoutMs maxBodyBytes entraMultiTenant fetch".split(" ");
 const COOKIE_OPTIONS = ["secrets", "name", "maxAge"];
 
 /** A misspelt option would silently fall back to its default (a wrong cookie lifetime, say): refuse it, with the likely fix. */
@@ -174,6 +187,7 @@ export function createTokenProxy(options: TokenProxyOptions): TokenProxy {
   if (mode === "cookie" && (!Array.isArray(secrets) || secrets.length === 0 || secrets.some((s) => typeof s !== "string" || s.length < 32))) {
     configError("cookie.secrets", "must hold at least one secret of 32 or more characters (cookie mode encrypts the refresh token with it)");
   }
+  if (options.entraMultiTenant !== undefined && typeof options.entraMultiTenant !== "boolean") configError("entraMultiTenant", "must be true or false");
   const maxAge = options.cookie?.maxAge ?? 7 * 24 * 3600;
   const timeoutMs = options.timeoutMs ?? 8000;
   const maxBodyBytes = options.maxBodyBytes ?? 8192;
@@ -206,6 +220,12 @@ export function createTokenProxy(options: TokenProxyOptions): TokenProxy {
     };
   }
 
+  /** Whether `issuer` is Entra's `…/{tenantid}/…` template of the configured (common or organizations) issuer. */
+  function tenantTemplate(issuer: string): boolean {
+    const [before, after] = issuer.split("{tenantid}");
+    return after !== undefined && options.issuer !== undefined && options.issuer.startsWith(before as string) && options.issuer.endsWith(after);
+  }
+
   /**
    * OpenID Connect Discovery through oauth4webapi, with failures that say which URL was tried and,
    * for an issuer mismatch, both values (OIDC Discovery §4.3: they must be equal as strings).
@@ -215,7 +235,18 @@ export function createTokenProxy(options: TokenProxyOptions): TokenProxy {
     const what = `The identity provider's discovery document (${url})`;
     let as: oauth.AuthorizationServer;
     try {
-      as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, upstreamOptions()));
+      let response = await oauth.discoveryRequest(issuer, upstreamOptions());
+      // Django OAuth Toolkit serves the document at the path with a trailing slash and redirects the
+      // one OpenID Discovery names there. A redirect is followed only for this GET, only a few
+      // times, and only on the issuer's own origin; the document's issuer is checked after.
+      for (let hops = 0; hops < 3 && [301, 302, 303, 307, 308].includes(response.status); hops++) {
+        const location = response.headers.get("location");
+        const next = location === null ? undefined : new URL(location, url);
+        if (next?.origin !== issuer.origin) break;
+        await response.body?.cancel();
+        response = await doFetch(next.href, { headers: { accept: "application/json" }, redirect: "manual", signal: AbortSignal.timeout(timeoutMs) });
+      }
+      as = await oauth.processDiscoveryResponse(issuer, response);
     } catch (err) {
       if (err instanceof Error && err.name === "TimeoutError") throw new Rejection(504, "temporarily_unavailable", `${what} did not answer in time.`);
       const cause = (err as { cause?: unknown }).cause;
@@ -223,6 +254,7 @@ export function createTokenProxy(options: TokenProxyOptions): TokenProxy {
       if (err instanceof oauth.OperationProcessingError) throw new Rejection(502, "server_error", `${what} is not valid: ${err.message}.`);
       throw new Rejection(502, "temporarily_unavailable", `${what} could not be reached.`);
     }
+    if (options.entraMultiTenant === true && tenantTemplate(as.issuer)) return as;
     if (as.issuer !== options.issuer) {
       throw new Rejection(502, "server_error", `The identity provider's issuer is ${JSON.stringify(as.issuer.slice(0, 200))} but the proxy's "issuer" is ${JSON.stringify(options.issuer)}: set "issuer" to it exactly.`);
     }
@@ -338,21 +370,31 @@ export function createTokenProxy(options: TokenProxyOptions): TokenProxy {
     }
     const body = typeof json === "object" && json !== null && !Array.isArray(json) ? (json as Record<string, unknown>) : undefined;
     const retryAfter = response.headers.get("retry-after");
-    if (response.status >= 200 && response.status < 300) {
+    // GitHub answers a refused grant with 200 and an error body: a final refusal, relayed as one.
+    const refusedWith200 = response.ok && typeof body?.error === "string" && body.access_token === undefined;
+    const status = refusedWith200 ? 400 : response.status;
+    if (status >= 200 && status < 300) {
       if (!body || typeof body.access_token !== "string") {
         throw new Rejection(502, "server_error", "The identity provider returned an invalid token response.");
       }
+      // Older Microsoft and ADFS endpoints send expires_in as a string ("3600"). RFC 6749 §5.1 wants a
+      // number: a numeric string becomes one, anything else counts as absent (never NaN).
+      if (body.expires_in !== undefined && typeof body.expires_in !== "number") {
+        const seconds = typeof body.expires_in === "string" && /^\s*\d+\s*$/.test(body.expires_in) ? Number(body.expires_in) : undefined;
+        if (seconds === undefined) delete body.expires_in;
+        else body.expires_in = seconds;
+      }
       return { status: 200, body, headers: {} };
     }
-    if (response.status >= 400 && response.status < 500) {
+    if (status >= 400 && status < 500) {
       const headers: Record<string, string> = retryAfter ? { "Retry-After": retryAfter } : {};
       // RFC 6749 §5.2 character sets; anything else is not relayed into the browser.
       if (body && typeof body.error === "string" && /^[\x20\x21\x23-\x5b\x5d-\x7e]{1,100}$/.test(body.error)) {
         const description = typeof body.error_description === "string" ? body.error_description.replace(/[^\x20\x21\x23-\x5b\x5d-\x7e]/g, " ").slice(0, 300) : undefined;
-        return { status: response.status, body: { error: body.error, error_description: description }, headers };
+        return { status, body: { error: body.error, error_description: description }, headers };
       }
       return {
-        status: response.status,
+        status,
         body: {
           error: response.status === 401 ? "invalid_client" : "invalid_request",
           error_description: `The identity provider answered HTTP ${response.status} without an OAuth error body.`,
@@ -390,12 +432,15 @@ export function createTokenProxy(options: TokenProxyOptions): TokenProxy {
           ? new TextEncoder().encode(options.clientSecret)
           : up.jwks;
       if (!key || !up.issuer) throw new Error("set issuer and jwksUri to verify ID tokens");
+      const template = options.entraMultiTenant === true && tenantTemplate(up.issuer);
       // jwtVerify never accepts alg "none"; OIDC Core §2 requires iss, sub, aud, exp and iat.
-      await jwtVerify(idToken, key as Parameters<typeof jwtVerify>[1], {
-        issuer: up.issuer,
+      const { payload } = await jwtVerify(idToken, key as Parameters<typeof jwtVerify>[1], {
+        ...(!template && { issuer: up.issuer }),
         audience: clientId,
         requiredClaims: ["iss", "sub", "aud", "exp", "iat"],
       });
+      // Entra multi-tenant: the issuer is the template with the token's own tenant.
+      if (template && (typeof payload.tid !== "string" || payload.iss !== up.issuer.replace("{tenantid}", payload.tid))) throw new Error("iss");
     } catch {
       throw new Rejection(502, "server_error", "The identity provider returned an ID token that failed verification.");
     }
@@ -524,14 +569,15 @@ export function createTokenProxy(options: TokenProxyOptions): TokenProxy {
     const origin = request.headers.get("origin");
     const allowed = origin !== null && origins.has(origin);
     const cors: Record<string, string> = allowed
-      ? { "Access-Control-Allow-Origin": origin, "Access-Control-Allow-Credentials": "true", "Access-Control-Expose-Headers": "Retry-After", Vary: "Origin" }
+      ? { "Access-Control-Allow-Origin": origin, "Access-Control-Allow-Credentials": "true", "Access-Control-Expose-Headers": `Retry-After, ${REFUSED_HEADER}`, Vary: "Origin" }
       : { Vary: "Origin" };
     const json = (status: number, body: Record<string, unknown>, headers: Record<string, string> = {}, cookies: string[] = []) => {
       const h = new Headers({ "Content-Type": "application/json", "Cache-Control": "no-store", Pragma: "no-cache", ...cors, ...headers });
       for (const cookie of cookies) h.append("Set-Cookie", cookie);
       return new Response(JSON.stringify(body), { status, headers: h });
     };
-    const reject = (r: Rejection) => json(r.status, { error: r.error, error_description: r.description }, r.headers);
+    // A 502 or 504 says the IdP failed (the browser retries); a 4xx Rejection is the proxy saying no.
+    const reject = (r: Rejection) => json(r.status, { error: r.error, error_description: r.description }, r.status < 500 ? { ...r.headers, [REFUSED_HEADER]: "1" } : r.headers);
 
     if (request.method === "OPTIONS") {
       const requested = (request.headers.get("access-control-request-headers") ?? "")

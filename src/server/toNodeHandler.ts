@@ -4,14 +4,23 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 /** A node:http request as Express and others hand it over, possibly with a body already parsed. */
 type NodeRequest = IncomingMessage & { body?: unknown };
 
-function bodyOf(req: NodeRequest): BodyInit | undefined {
-  if (req.method === "GET" || req.method === "HEAD") return undefined;
+/** Methods the Fetch standard forbids in a `Request` (it throws), which Node's parser accepts. */
+const FORBIDDEN_METHODS = new Set(["CONNECT", "TRACE", "TRACK"]);
+
+/** The body as the Web handler reads it, and whether it streams from the socket. */
+function bodyOf(req: NodeRequest): { body: BodyInit | undefined; streamed: boolean } {
+  if (req.method === "GET" || req.method === "HEAD" || FORBIDDEN_METHODS.has(req.method ?? "")) return { body: undefined, streamed: false };
   // Still readable: nobody has read the body, so stream it. Otherwise a body parser
   // (express.urlencoded() and friends) consumed it, and its result is all there is.
   if (req.readable && !req.readableEnded) {
-    // Node's fetch reads an async iterable body, which an IncomingMessage is.
-    return req as unknown as ReadableStream<Uint8Array>;
+    // Node's fetch reads an async iterable body. A handler that stops reading early (a body over
+    // its limit) must leave the socket alone, so that its answer still reaches the client.
+    return { body: req.iterator({ destroyOnReturn: false }) as unknown as ReadableStream<Uint8Array>, streamed: true };
   }
+  return { body: parsedBody(req), streamed: false };
+}
+
+function parsedBody(req: NodeRequest): BodyInit | undefined {
   const parsed = req.body;
   if (typeof parsed === "string") return parsed;
   // Raw bytes stay bytes, so the proxy's own UTF-8 check still applies.
@@ -42,18 +51,24 @@ export function toNodeHandler(
         if (value === undefined) continue;
         for (const item of Array.isArray(value) ? value : [value]) headers.append(name, item);
       }
-      const body = bodyOf(req as NodeRequest);
+      const { body, streamed } = bodyOf(req as NodeRequest);
       // A rebuilt body has its own length.
-      if (body !== (req as unknown)) headers.delete("content-length");
+      if (!streamed) headers.delete("content-length");
+      const forbidden = FORBIDDEN_METHODS.has(req.method ?? "");
       const request = new Request(new URL(req.url ?? "/", "http://localhost"), {
-        method: req.method,
+        method: forbidden ? "GET" : req.method,
         headers,
         body,
         // Required by Node's fetch for a streamed body.
-        ...(body === (req as unknown) ? { duplex: "half" } : {}),
+        ...(streamed ? { duplex: "half" } : {}),
       } as RequestInit);
+      // The handler still learns the real method, so that it refuses it properly (405, not an empty 500).
+      if (forbidden) Object.defineProperty(request, "method", { value: req.method });
       const response = await handler(request);
       res.statusCode = response.status;
+      // Whatever of the body the handler did not read is still on the socket: the next request
+      // must not be parsed from it, so this connection ends with this answer.
+      if (streamed && !req.readableEnded) res.setHeader("Connection", "close");
       for (const [name, value] of response.headers) {
         if (name !== "set-cookie") res.setHeader(name, value);
       }

@@ -74,7 +74,7 @@ describe("the packed package", () => {
     const out = JSON.parse(run("node", ["--input-type=module", "-e", script], dir)) as Record<string, unknown>;
     expect(out.core).toEqual(["AuthError", "AuthErrorCode", "createAuthClient", "extractQueryParams", "sanitizeReturnTo"]);
     expect(out.react).toEqual(expect.arrayContaining(["OAuthProvider", "useAuth", "useAuthFetch", "RequireAuth", "Callback", "createAuthClient", "AuthError"]));
-    expect(out.server).toEqual(["PROXY_HEADER", "createTokenProxy", "toNodeHandler"]);
+    expect(out.server).toEqual(["PROXY_HEADER", "REFUSED_HEADER", "createTokenProxy", "toNodeHandler"]);
     expect(out.status).toBe("loading");
     // One copy of the core: the React entry re-exports it rather than bundling its own.
     expect(out.sameError).toBe(true);

@@ -138,10 +138,20 @@ describe("mapError through the token proxy (viaProxy)", () => {
     expect(error.message).toContain("tokenProxy");
   });
 
-  it("403 + the proxy's JSON keeps its error and shows its description", async () => {
-    const error = await mapped(json(403, { error: "origin_not_allowed", error_description: "https://evil.example is not allowed" }), true);
-    expect(error).toMatchObject({ code: "proxy_rejected", status: 403, error: "origin_not_allowed" });
-    expect(error.message).toContain("https://evil.example is not allowed");
+  it("a refusal the proxy marks as its own is proxy_rejected, with its error and description", async () => {
+    const refusal = json(403, { error: "access_denied", error_description: "This Origin is not allowed to use the token proxy." }, { "x-react-sso-refused": "1" });
+    const error = await mapped(refusal, true);
+    expect(error).toMatchObject({ code: "proxy_rejected", status: 403, error: "access_denied" });
+    expect(error.message).toContain("This Origin is not allowed");
+    expect(error.message).toContain("allowedOrigins");
+  });
+
+  it.each([400, 401, 403])("an IdP error the proxy relays (%i, unmarked) keeps the IdP's code and description", async (status) => {
+    const error = await mapped(json(status, { error: "unauthorized_client", error_description: "The client may not use this grant." }), true);
+    expect(error).toMatchObject({ code: "unauthorized_client", status, error: "unauthorized_client", errorDescription: "The client may not use this grant." });
+    expect(error.message).toContain("The client may not use this grant.");
+    expect(error.message).not.toContain("allowedOrigins");
+    expect(error.transient).toBe(false);
   });
 
   it("the same statuses without a proxy are not proxy_rejected", async () => {

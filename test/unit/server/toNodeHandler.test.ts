@@ -1,5 +1,6 @@
 // @vitest-environment node
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { Agent, createServer, IncomingMessage, METHODS, request as httpRequest, type Server, type ServerResponse } from "node:http";
+import { Socket } from "node:net";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { createTokenProxy } from "../../../src/server/createTokenProxy.js";
@@ -195,6 +196,81 @@ describe("toNodeHandler with the token proxy", () => {
     expect(((await response.json()) as Record<string, unknown>).error).toBe("invalid_request");
     expect(sent).toBeLessThan(10_000);
     expect(idp.calls).toHaveLength(0);
+  });
+
+  // Every method Node's parser accepts (TRACK is not among them: Node answers it 400 itself), but
+  // the two the proxy serves and CONNECT, which a plain server never hands to a request listener.
+  it.each(METHODS.filter((m) => !["POST", "OPTIONS", "CONNECT"].includes(m)))("%s gets the proxy's 405 with an OAuth JSON error", async (method) => {
+    const idp = createStubIdp();
+    const base = new URL(await listen(toNodeHandler(proxyFor(idp))));
+    const answer = await new Promise<{ status: number; allow: string | undefined; type: string | undefined; body: string }>((resolve, reject) => {
+      const req = httpRequest({ host: base.hostname, port: base.port, method, path: "/auth/token", headers: { origin: APP_ORIGIN } }, (res) => {
+        let body = "";
+        res.setEncoding("utf8").on("data", (chunk: string) => (body += chunk));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, allow: res.headers.allow, type: res.headers["content-type"], body }));
+      });
+      req.on("error", reject);
+      req.end();
+    });
+    expect(answer.status).toBe(405);
+    expect(answer.allow).toBe("POST, OPTIONS");
+    expect(answer.type).toMatch(/^application\/json/);
+    // A HEAD answer has no body.
+    if (method !== "HEAD") expect((JSON.parse(answer.body) as { error: string }).error).toBe("invalid_request");
+    expect(idp.calls).toHaveLength(0);
+  });
+
+  it("CONNECT, handed over by a server that listens for it, gets the 405 too", async () => {
+    // A plain node:http server closes CONNECT connections itself; one with a "connect" listener may pass them on.
+    const req = Object.assign(new IncomingMessage(new Socket()), { method: "CONNECT", url: "sso.example.com:443", headers: { origin: APP_ORIGIN } });
+    req.push(null);
+    const sent: { status?: number; headers: Record<string, unknown>; body?: string } = { headers: {} };
+    const res = {
+      set statusCode(status: number) {
+        sent.status = status;
+      },
+      setHeader: (name: string, value: unknown) => void (sent.headers[name.toLowerCase()] = value),
+      end: (chunk: Uint8Array) => void (sent.body = new TextDecoder().decode(chunk)),
+    } as unknown as ServerResponse;
+    await toNodeHandler(proxyFor(createStubIdp()))(req, res);
+    expect(sent.status).toBe(405);
+    expect(sent.headers.allow).toBe("POST, OPTIONS");
+    expect((JSON.parse(sent.body ?? "") as { error: string }).error).toBe("invalid_request");
+  });
+
+  it("after refusing an oversized chunked body, the client's next request on a kept-alive connection still works", async () => {
+    const idp = createStubIdp();
+    const base = new URL(await listen(toNodeHandler(proxyFor(idp, 256))));
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const send = (body: (req: ReturnType<typeof httpRequest>) => void) =>
+      new Promise<{ status: number; connection: string | undefined; body: string }>((resolve, reject) => {
+        const req = httpRequest({ host: base.hostname, port: base.port, method: "POST", path: "/auth/token", agent, headers: proxyHeaders }, (res) => {
+          let text = "";
+          res.setEncoding("utf8").on("data", (chunk: string) => (text += chunk));
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, connection: res.headers.connection, body: text }));
+        });
+        req.on("error", reject);
+        body(req);
+      });
+    try {
+      const refused = await send((req) => {
+        // Chunked, no Content-Length: the proxy stops reading at the limit, while more is still coming.
+        req.write(`${codeExchange()}&pad=`);
+        const more = setInterval(() => req.write("x".repeat(1024)), 1);
+        req.on("response", () => {
+          clearInterval(more);
+          req.end();
+        });
+        req.on("close", () => clearInterval(more));
+      });
+      expect(refused.status).toBe(413);
+      // The rest of that body was never read: the connection must not be reused for the next request.
+      expect(refused.connection).toBe("close");
+      const next = await send((req) => req.end(codeExchange()));
+      expect(next.status).toBe(200);
+    } finally {
+      agent.destroy();
+    }
   });
 
   it("Host and X-Forwarded-* sent over HTTP do not change the upstream", async () => {

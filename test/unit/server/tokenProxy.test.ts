@@ -1113,6 +1113,40 @@ describe("upstream error mapping", () => {
   });
 });
 
+describe("the proxy's own refusals and the IdP's errors are told apart", () => {
+  it("a refusal made by the proxy carries x-react-sso-refused, exposed to a cross-origin app", async () => {
+    const h = harness();
+    const result = await h.send(post({ ...codeExchange(), redirect_uri: "https://evil.example.com/cb" }));
+    expectOAuthError(result, 400, "invalid_request");
+    expect(result.headers.get("x-react-sso-refused")).toBe("1");
+    expect(result.headers.get("access-control-expose-headers")).toContain("x-react-sso-refused");
+    expect(h.idp.calls).toHaveLength(0);
+  });
+
+  it("so does a refused Origin", async () => {
+    const result = await harness().send(post(codeExchange(), { origin: "https://evil.example.com" }));
+    expectOAuthError(result, 403);
+    expect(result.headers.get("x-react-sso-refused")).toBe("1");
+  });
+
+  it.each([400, 401, 403])("an IdP %i is relayed without the mark", async (status) => {
+    const h = harness();
+    h.idp.routes.set(TOKEN_ENDPOINT, () => Response.json({ error: "unauthorized_client", error_description: "Not for this client." }, { status }));
+    const result = await h.send(post(codeExchange()));
+    expectOAuthError(result, status, "unauthorized_client");
+    expect(result.json.error_description).toBe("Not for this client.");
+    expect(result.headers.get("x-react-sso-refused")).toBeNull();
+  });
+
+  it("a 502 for an IdP that is down is not a refusal either (the browser retries it)", async () => {
+    const h = harness();
+    h.idp.routes.set(TOKEN_ENDPOINT, () => Promise.reject(new TypeError("fetch failed")));
+    const result = await h.send(post(codeExchange()));
+    expectOAuthError(result, 502);
+    expect(result.headers.get("x-react-sso-refused")).toBeNull();
+  });
+});
+
 describe("ID token verification", () => {
   let signer: Signer;
   let impostor: Signer;
