@@ -162,8 +162,10 @@ export async function main(argv: string[]): Promise<number> {
   const smoke = argv.includes("--smoke");
   const only = argv.find((a) => a.startsWith("--only="))?.slice(7).split(",");
   const sections = SECTIONS.filter((s) => !only || only.includes(s));
-  const sdks = new Set(smoke ? ["react-sso"] : ["react-sso", "react-oidc-context", "auth0-react", "axa", "code-pkce"]);
-  const browserIds = new Set(BROWSER_SDKS.filter((b) => smoke ? b.id === "react-sso" : true).map((b) => b.id));
+  // --sdk=axa-sw,react-sso narrows the browser rows (and the other sections to those SDKs).
+  const picked = argv.find((a) => a.startsWith("--sdk="))?.slice(6).split(",") ?? (smoke ? ["react-sso"] : undefined);
+  const browserIds = new Set(BROWSER_SDKS.map((b) => b.id).filter((id) => !picked || picked.includes(id)));
+  const sdks = new Set(["react-sso", "react-oidc-context", "auth0-react", "axa", "code-pkce"].filter((id) => !picked || picked.some((p) => p.startsWith(id))));
   const started = Date.now();
   const results: Results = {
     date: new Date().toISOString(),
