@@ -29,8 +29,11 @@ export interface AuthSnapshot {
   readonly error: AuthError | null;
 }
 
-export type AuthEvent =
+/** What happened, as the reducer sees it (the app-facing events are `AuthEvents`). */
+export type AuthAction =
   | { type: "restored"; user: AuthUser | null }
+  /** A callback or a restore is being processed (again, after a transient `error`): guards wait. */
+  | { type: "pending"; user?: AuthUser | null | undefined; error?: AuthError | undefined }
   | { type: "signedIn"; user: AuthUser }
   | { type: "refreshed"; user: AuthUser }
   | { type: "failed"; error: AuthError }
@@ -53,18 +56,20 @@ function next(state: AuthSnapshot, status: AuthStatus, user: AuthUser | null, er
 }
 
 /** Every state change, in one pure function; returns `state` itself when nothing changed. */
-export function reduce(state: AuthSnapshot, event: AuthEvent): AuthSnapshot {
-  switch (event.type) {
+export function reduce(state: AuthSnapshot, action: AuthAction): AuthSnapshot {
+  switch (action.type) {
     case "restored":
-      return next(state, event.user ? "authenticated" : "unauthenticated", event.user, null);
+      return next(state, action.user ? "authenticated" : "unauthenticated", action.user, null);
+    case "pending":
+      return next(state, "loading", action.user ?? state.user, action.error ?? null);
     case "signedIn":
     case "refreshed":
       // sameUser() keeps the old user object when a refresh changed no claim: no re-render.
-      return next(state, "authenticated", event.user, null);
+      return next(state, "authenticated", action.user, null);
     case "failed":
       // A failed sign-in keeps an existing session usable; without one, the failure is the state.
-      return state.user ? next(state, "authenticated", state.user, event.error) : next(state, "error", null, event.error);
+      return state.user ? next(state, "authenticated", state.user, action.error) : next(state, "error", null, action.error);
     case "signedOut":
-      return next(state, "unauthenticated", null, event.error ?? null);
+      return next(state, "unauthenticated", null, action.error ?? null);
   }
 }

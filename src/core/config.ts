@@ -28,8 +28,6 @@ export interface AuthEndpoints {
   endSession?: string | undefined;
   /** Token revocation endpoint. @see https://www.rfc-editor.org/rfc/rfc7009 */
   revocation?: string | undefined;
-  /** UserInfo endpoint. */
-  userinfo?: string | undefined;
 }
 
 /** Configuration of {@link createAuthClient}. Every URL must be absolute, except `tokenProxy`. */
@@ -133,7 +131,7 @@ export const RESERVED_PARAMS: ReadonlySet<string> = new Set(
 const FIELDS = new Set(
   "authority clientId redirectUri scope tokenProxy endpoints storage postLogoutRedirectUri extraAuthorizeParams responseMode timeoutMs entraMultiTenant fetch openUrl".split(" "),
 );
-const ENDPOINTS = ["authorization", "token", "endSession", "revocation", "userinfo"] as const;
+const ENDPOINTS = ["authorization", "token", "endSession", "revocation"] as const;
 
 // Only the type of a non-string (a wrong field could hold an object full of anything), and never
 // the user:password of a URL.

@@ -1,5 +1,5 @@
 export { createAuthClient } from "./createAuthClient.js";
-export type { AuthClient, AuthEvents, LoginOptions, LogoutOptions, TokenOptions } from "./createAuthClient.js";
+export type { AuthClient, AuthEvents, LoginOptions, LogoutOptions, TokenOptions } from "./AuthClient.js";
 export { AuthError, AuthErrorCode } from "../shared/AuthError.js";
 export type { AuthErrorOptions } from "../shared/AuthError.js";
 export type { AuthConfig, AuthEndpoints, StorageLike, StorageOption } from "./config.js";

@@ -44,11 +44,21 @@ function historyNavigate(to: string): void {
 
 /** Owns one {@link AuthClient} for the life of the app and gives it to `useAuth()`, `<RequireAuth>` and `<Callback>`. */
 export function OAuthProvider(props: OAuthProviderProps): ReactNode {
-  const [client] = useState<AuthClient>(() => {
-    if (props.client) return props.client;
+  const [[client, owned]] = useState<[AuthClient, boolean]>(() => {
+    if (props.client) return [props.client, false];
     if (!props.config) throw new Error("react-sso: <OAuthProvider> needs a config={…} or a client={…} prop.");
-    return createAuthClient(props.config);
+    return [createAuthClient(props.config), true];
   });
+  // The client this provider created goes with it; one passed in belongs to the app. Disposal waits
+  // a microtask, so that StrictMode's unmount-and-mount again keeps the one live client.
+  const mounted = useRef(0);
+  useEffect(() => {
+    mounted.current++;
+    return () => {
+      mounted.current--;
+      if (owned) queueMicrotask(() => mounted.current || client.dispose());
+    };
+  }, [client, owned]);
 
   // The latest props, without making the context value change or listeners re-subscribe on every render.
   const latest = useRef(props);

@@ -129,12 +129,17 @@ interface Upstream {
   issuer: string | undefined;
 }
 
+/**
+ * Every error answer of the proxy, thrown and turned into a response in one place. A 4xx is the
+ * proxy's own refusal (marked with REFUSED_HEADER) unless `refused` says otherwise; a 5xx says the
+ * IdP failed. `cookies` are set even so (a rotated cookie must outlive a failure after it).
+ */
 class Rejection extends Error {
   constructor(
     readonly status: number,
     readonly error: string,
     readonly description: string,
-    readonly headers: Record<string, string> = {},
+    readonly extra: { headers?: Record<string, string>; cookies?: string[]; refused?: boolean } = {},
   ) {
     super(description);
   }
@@ -406,7 +411,7 @@ export function createTokenProxy(options: TokenProxyOptions): TokenProxy {
       502,
       "temporarily_unavailable",
       `The identity provider answered HTTP ${response.status}; try again later.`,
-      retryAfter ? { "Retry-After": retryAfter } : {},
+      retryAfter ? { headers: { "Retry-After": retryAfter } } : {},
     );
   }
 
@@ -503,14 +508,8 @@ export function createTokenProxy(options: TokenProxyOptions): TokenProxy {
       if (mode === "cookie") {
         if (refreshToken !== null) throw new Rejection(400, "invalid_request", "In cookie mode the refresh token stays in its cookie; do not send it.");
         refreshToken = sealed ? ((await open(sealed, await keys, clientId)) ?? null) : null;
-        if (!refreshToken) {
-          return {
-            status: 400,
-            body: { error: "invalid_grant", error_description: "There is no session to refresh: sign in again." },
-            headers: {},
-            cookies: sealed ? [clearCookie] : [],
-          };
-        }
+        // The grant is gone, as an IdP would say it: the browser ends its session (not a refusal of the proxy's).
+        if (!refreshToken) throw new Rejection(400, "invalid_grant", "There is no session to refresh: sign in again.", { cookies: sealed ? [clearCookie] : [], refused: false });
       }
       if (!refreshToken) throw new Rejection(400, "invalid_request", "refresh_token is required.");
       params.set("refresh_token", refreshToken);
@@ -556,9 +555,7 @@ export function createTokenProxy(options: TokenProxyOptions): TokenProxy {
       } catch (err) {
         // A refresh keeps the rotated cookie even so (the IdP retired the old refresh token, and the
         // next attempt needs the new one); a failed sign-in leaves nothing behind.
-        if (err instanceof Rejection) {
-          return { status: err.status, body: { error: err.error, error_description: err.description }, headers: {}, cookies: kind === "refresh_token" ? cookies : [] };
-        }
+        if (err instanceof Rejection) throw new Rejection(err.status, err.error, err.description, { cookies: kind === "refresh_token" ? cookies : [] });
         throw err;
       }
     }
@@ -576,8 +573,8 @@ export function createTokenProxy(options: TokenProxyOptions): TokenProxy {
       for (const cookie of cookies) h.append("Set-Cookie", cookie);
       return new Response(JSON.stringify(body), { status, headers: h });
     };
-    // A 502 or 504 says the IdP failed (the browser retries); a 4xx Rejection is the proxy saying no.
-    const reject = (r: Rejection) => json(r.status, { error: r.error, error_description: r.description }, r.status < 500 ? { ...r.headers, [REFUSED_HEADER]: "1" } : r.headers);
+    const reject = ({ status, error, description, extra }: Rejection) =>
+      json(status, { error, error_description: description }, { ...extra.headers, ...((extra.refused ?? status < 500) && { [REFUSED_HEADER]: "1" }) }, extra.cookies);
 
     if (request.method === "OPTIONS") {
       const requested = (request.headers.get("access-control-request-headers") ?? "")
@@ -592,7 +589,7 @@ export function createTokenProxy(options: TokenProxyOptions): TokenProxy {
         headers: { ...cors, "Access-Control-Allow-Methods": "POST", "Access-Control-Allow-Headers": `Content-Type, ${PROXY_HEADER}`, "Access-Control-Max-Age": "600" },
       });
     }
-    if (request.method !== "POST") return reject(new Rejection(405, "invalid_request", "Only POST is accepted.", { Allow: "POST, OPTIONS" }));
+    if (request.method !== "POST") return reject(new Rejection(405, "invalid_request", "Only POST is accepted.", { headers: { Allow: "POST, OPTIONS" } }));
     if (!allowed) return reject(new Rejection(403, "access_denied", "This Origin is not allowed to use the token proxy."));
     if (request.headers.get(PROXY_HEADER) !== "1") {
       return reject(new Rejection(403, "access_denied", `The ${PROXY_HEADER} header is missing: requests must come from the react-sso client.`));
@@ -601,9 +598,8 @@ export function createTokenProxy(options: TokenProxyOptions): TokenProxy {
       const result = await handle(request, origin);
       return json(result.status, result.body, result.headers, result.cookies);
     } catch (err) {
-      if (err instanceof Rejection) return reject(err);
       // Anything unexpected says nothing about its cause: it could hold a token or the secret.
-      return json(502, { error: "server_error", error_description: "The token proxy failed to reach the identity provider." });
+      return reject(err instanceof Rejection ? err : new Rejection(502, "server_error", "The token proxy failed to reach the identity provider."));
     }
   };
 }

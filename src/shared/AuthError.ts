@@ -18,6 +18,8 @@ export interface AuthErrorCodes {
   readonly Network: "network";
   /** The app's token proxy refused the request (origin, method, route): check its configuration. */
   readonly ProxyRejected: "proxy_rejected";
+  /** The client was disposed (its `<OAuthProvider>` unmounted): create a new one. */
+  readonly Disposed: "disposed";
   /** There is no session: call `login()`. */
   readonly LoginRequired: "login_required";
   /** The session ended at the IdP (refresh token revoked, expired or reused): sign in again. */
@@ -44,7 +46,7 @@ export interface AuthErrorCodes {
 }
 
 // One list, shipped once: the constants are derived from it ("state_mismatch" -> StateMismatch).
-const CODES = "config state_mismatch issuer_mismatch callback_replayed invalid_callback invalid_id_token invalid_response network proxy_rejected login_required session_expired idp_error invalid_request unauthorized_client access_denied unsupported_response_type invalid_scope server_error temporarily_unavailable invalid_client invalid_grant unsupported_grant_type interaction_required consent_required account_selection_required invalid_token insufficient_scope".split(" ");
+const CODES = "config state_mismatch issuer_mismatch callback_replayed invalid_callback invalid_id_token invalid_response network proxy_rejected disposed login_required session_expired idp_error invalid_request unauthorized_client access_denied unsupported_response_type invalid_scope server_error temporarily_unavailable invalid_client invalid_grant unsupported_grant_type interaction_required consent_required account_selection_required invalid_token insufficient_scope".split(" ");
 
 /**
  * Stable error codes carried by every {@link AuthError}. Compare against these constants (or
@@ -114,6 +116,11 @@ export class AuthError extends Error {
     const status = this.status;
     return status === 408 || status === 429 || (status !== undefined && status >= 500);
   }
+}
+
+/** Throws the {@link AuthError} `code` with `message`: for checks that read as one line. */
+export function fail(code: AuthErrorCode, message: string): never {
+  throw new AuthError(code, message);
 }
 
 /** Maps an IdP-sent `error` string to our code: known codes keep their name, others become `idp_error`. */

@@ -1,2 +1,5 @@
 /** Loopback hosts, where plain http is acceptable: nothing leaves the machine. @see https://www.rfc-editor.org/rfc/rfc8252#section-7.3 */
 export const isLoopback = (host: string): boolean => host === "localhost" || host === "[::1]" || /^127(\.\d{1,3}){3}$/.test(host);
+
+/** The longest delay setTimeout keeps (2^31 - 1 ms, about 24.8 days); a longer one fires at once. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;

@@ -31,23 +31,16 @@ export const browserFetch: typeof fetch = async (input, init = {}) => {
 };
 
 /**
- * The tabs' channels opened so far. A real page load tears down the previous page's clients; here
- * they live on in the same process, so their channels are closed at every simulated load, or they
+ * The clients of the pages loaded so far. A real page load tears down the previous page's clients;
+ * here they live on in the same process, so they are disposed at every simulated load, or they
  * would answer each other's broadcasts like tabs that never closed.
  */
-const channels: BroadcastChannel[] = [];
-const NativeChannel = globalThis.BroadcastChannel;
-globalThis.BroadcastChannel = class extends NativeChannel {
-  constructor(name: string) {
-    super(name);
-    channels.push(this);
-  }
-};
+const pages: AuthClient[] = [];
 
 /** A page load: fresh storage-backed state is kept, the in-memory world is not. */
 export async function freshPage(path = "/"): Promise<void> {
   cleanup();
-  for (const channel of channels.splice(0)) channel.close();
+  for (const client of pages.splice(0)) client.dispose();
   window.history.replaceState(null, "", path);
 }
 
@@ -72,6 +65,7 @@ export function makeClient(overrides: Partial<AuthConfig> = {}): { client: AuthC
     fetch: browserFetch,
     ...overrides,
   });
+  pages.push(client);
   return { client, opened };
 }
 

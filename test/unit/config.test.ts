@@ -135,7 +135,6 @@ describe("resolveConfig accepts", () => {
       token: "https://sso.example.com/token",
       endSession: "https://sso.example.com/logout",
       revocation: "https://sso.example.com/revoke",
-      userinfo: "https://sso.example.com/me",
     };
     expect(resolveConfig(withFields({ endpoints })).endpoints).toEqual(endpoints);
   });

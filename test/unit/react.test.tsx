@@ -44,6 +44,7 @@ function stubClient(initial: AuthSnapshot = LOADING) {
     }),
     getSnapshot: () => snapshot,
     on: vi.fn(() => () => undefined),
+    dispose: vi.fn(),
   } satisfies AuthClient;
   return {
     client,
@@ -208,6 +209,125 @@ describe("<OAuthProvider config>", () => {
   });
 });
 
+describe("<OAuthProvider> owns the client it creates", () => {
+  /** Counts what clients leave open in the page: channels, timers, and listeners not yet removed or aborted. */
+  function resourceCounter() {
+    let openChannels = 0;
+    const Native = globalThis.BroadcastChannel;
+    vi.stubGlobal(
+      "BroadcastChannel",
+      class extends Native {
+        constructor(name: string) {
+          super(name);
+          openChannels++;
+        }
+        override close() {
+          openChannels--;
+          super.close();
+        }
+      },
+    );
+    const live = new Set<{ signal: AbortSignal | undefined; type: string; listener: unknown }>();
+    for (const target of [window, document] as EventTarget[]) {
+      const add = target.addEventListener.bind(target);
+      const remove = target.removeEventListener.bind(target);
+      vi.spyOn(target, "addEventListener").mockImplementation((type, listener, options) => {
+        live.add({ signal: typeof options === "object" ? options.signal : undefined, type, listener });
+        add(type, listener, options);
+      });
+      vi.spyOn(target, "removeEventListener").mockImplementation((type, listener, options) => {
+        for (const entry of live) if (entry.type === type && entry.listener === listener) live.delete(entry);
+        remove(type, listener, options);
+      });
+    }
+    return {
+      channels: () => openChannels,
+      listeners: () => [...live].filter((entry) => !entry.signal?.aborted).length,
+    };
+  }
+
+  it("after 50 mount/unmount cycles, leaves no channel, timer or page listener open", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
+    try {
+      const counts = resourceCounter();
+      const timersBefore = vi.getTimerCount();
+      const listenersBefore = counts.listeners();
+      // A session in storage, so that every client schedules a refresh and opens its channel.
+      sessionStorage.setItem(
+        `react-sso.session:${AUTHORITY}:spa`,
+        JSON.stringify({ accessToken: "at", expiresAt: Date.now() + 300_000, refreshToken: "rt", scopes: ["openid"], claims: {} }),
+      );
+      for (let i = 0; i < 50; i++) {
+        const view = render(
+          <StrictMode>
+            <OAuthProvider config={{ ...realConfig(discoveryFetch(), []), storage: "session" }}>
+              <RequireAuth>signed in</RequireAuth>
+            </OAuthProvider>
+          </StrictMode>,
+        );
+        expect(view.container.textContent).toBe("signed in");
+        // While mounted (StrictMode mounted it twice): one live client with one channel.
+        expect(counts.channels()).toBe(1);
+        view.unmount();
+        // The provider disposes its client a microtask after the unmount (StrictMode remounts before that).
+        await vi.waitFor(() => expect(counts.channels()).toBe(0));
+      }
+      expect(vi.getTimerCount()).toBe(timersBefore);
+      expect(counts.listeners()).toBe(listenersBefore);
+    } finally {
+      vi.useRealTimers();
+      vi.unstubAllGlobals();
+    }
+  });
+
+  it("leaves a client passed in with client={…} alone: it belongs to the app", async () => {
+    const client = createAuthClient(realConfig(discoveryFetch(), []));
+    const view = render(withProvider(client, <p>app</p>));
+    view.unmount();
+    await flush();
+    expect(client.getSnapshot().status).toBe("unauthenticated");
+    client.dispose();
+  });
+
+  it("under StrictMode on the callback page: one client, one code exchange", async () => {
+    const fetch = discoveryFetch();
+    const opened: string[] = [];
+    const probe = render(
+      <OAuthProvider config={{ ...realConfig(fetch, opened), scope: "api" }}>
+        <RequireAuth fallback={<p>redirecting</p>}>secret</RequireAuth>
+      </OAuthProvider>,
+    );
+    await waitFor(() => expect(opened).toHaveLength(1));
+    probe.unmount();
+    await flush();
+    const state = new URL(opened[0] as string).searchParams.get("state") as string;
+    window.history.replaceState(null, "", `/callback?code=c0de&state=${state}`);
+    fetch.mockImplementation(async (input: string | URL | Request) =>
+      String(input) === DISCOVERY_URL
+        ? json({ issuer: AUTHORITY, authorization_endpoint: `${AUTHORITY}/authorize`, token_endpoint: `${AUTHORITY}/token`, code_challenge_methods_supported: ["S256"] })
+        : json({ access_token: "at", token_type: "Bearer", expires_in: 300 }),
+    );
+    const seen = new Set<unknown>();
+    function Probe() {
+      seen.add(useAuth().login);
+      return null;
+    }
+    render(
+      <StrictMode>
+        <OAuthProvider config={{ ...realConfig(fetch, opened), scope: "api" }}>
+          <Callback />
+          <Probe />
+        </OAuthProvider>
+      </StrictMode>,
+    );
+    await waitFor(() => expect(window.location.pathname).toBe("/"));
+    const exchanges = fetch.mock.calls.filter(([input]) => String(input) === `${AUTHORITY}/token`);
+    expect(exchanges).toHaveLength(1);
+    // Every render saw the same client (its login function), so StrictMode kept the first one.
+    expect(seen.size).toBe(1);
+  });
+});
+
 describe("<RequireAuth>", () => {
   it("renders the fallback while loading, without logging in", async () => {
     const { client } = stubClient(LOADING);
@@ -368,8 +488,20 @@ describe("<Callback>", () => {
     await stub.rejectCallback(new AuthError("access_denied", "The IdP: access was denied."));
     const alert = await screen.findByRole("alert");
     expect(alert.textContent).toContain("Sign-in was cancelled.");
+    // Nobody is signed in, so there is no session to bring back: a login it is.
+    stub.client.getAccessToken.mockRejectedValueOnce(new AuthError("login_required", "Nobody is signed in."));
     act(() => screen.getByRole("button", { name: "Try again" }).click());
-    expect(stub.client.login).toHaveBeenCalledTimes(1);
+    await waitFor(() => expect(stub.client.login).toHaveBeenCalledTimes(1));
+  });
+
+  it("Try again brings back a session the proxy's cookie still holds, without a login", async () => {
+    const stub = stubClient(LOADING);
+    render(withProvider(stub.client, <Callback />));
+    await stub.rejectCallback(new AuthError("network", "The token proxy could not be reached."));
+    act(() => screen.getByRole("button", { name: "Try again" }).click());
+    await waitFor(() => expect(stub.client.getAccessToken).toHaveBeenCalledTimes(1));
+    await flush();
+    expect(stub.client.login).not.toHaveBeenCalled();
   });
 
   it("navigates with the provider's navigate prop when there is no onSuccess", async () => {

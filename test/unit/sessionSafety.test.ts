@@ -3,7 +3,8 @@
 // Pure client logic over a stub token endpoint; the real IdP runs in test/integration.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { AuthConfig } from "../../src/core/config.js";
-import { createAuthClient, type AuthClient } from "../../src/core/createAuthClient.js";
+import type { AuthClient } from "../../src/core/AuthClient.js";
+import { createAuthClient } from "../../src/core/createAuthClient.js";
 
 const AUTHORITY = "https://sso.example.com";
 const TOKEN_URL = `${AUTHORITY}/token`;
@@ -33,6 +34,7 @@ function stub(): Stub {
   return s;
 }
 
+const clients: AuthClient[] = [];
 function client(s: Stub, overrides: Partial<AuthConfig> = {}): AuthClient {
   const c = createAuthClient({
     authority: AUTHORITY,
@@ -44,6 +46,7 @@ function client(s: Stub, overrides: Partial<AuthConfig> = {}): AuthClient {
     openUrl: () => undefined,
     ...overrides,
   });
+  clients.push(c);
   c.getSnapshot();
   return c;
 }
@@ -64,6 +67,7 @@ beforeEach(() => {
   window.history.replaceState(null, "", "/");
 });
 afterEach(() => {
+  for (const c of clients.splice(0)) c.dispose();
   vi.useRealTimers();
   vi.unstubAllGlobals();
 });

@@ -1,0 +1,120 @@
+import * as oauth from "oauth4webapi";
+import { AuthError, AuthErrorCode, fail } from "../shared/AuthError.js";
+import type { ResolvedConfig } from "./config.js";
+
+/** The page's origin; "null" during server rendering, where nothing is sent anyway. */
+export const pageOrigin = (): string => globalThis.location?.origin ?? "null";
+
+/** What every request takes: oauth4webapi's options, which our own requests use the same way. */
+export interface RequestOptions {
+  signal: AbortSignal;
+  headers: Record<string, string>;
+  [oauth.allowInsecureRequests]: boolean;
+  [oauth.customFetch]: (url: string, init: RequestInit) => Promise<Response>;
+}
+
+/** The IdP as the engine talks to it. Holds nothing but the metadata memo. */
+export interface Endpoints {
+  viaProxy: boolean;
+  /** "The token proxy" or "The IdP's token endpoint", for messages. */
+  tokenWho: string;
+  /** The IdP's metadata (discovered, or from `endpoints`), with the proxy as token endpoint. Memoised; a failure is not. */
+  server(): Promise<oauth.AuthorizationServer>;
+  /** Options for a request to `url`: our fetch, the timeout, the proxy's header and cookies, and a `network` error naming `who`. */
+  options(url: string | undefined, toProxy: boolean, who: string): RequestOptions;
+  /** Runs `task` holding the origin-wide lock, so that tabs take turns (per tab where Web Locks are missing). */
+  locked<T>(task: () => Promise<T>): Promise<T>;
+}
+
+export function createEndpoints(cfg: ResolvedConfig, id: string): Endpoints {
+  const viaProxy = cfg.tokenProxy !== undefined;
+  let memo: Promise<oauth.AuthorizationServer> | undefined;
+
+  function options(url: string | undefined, toProxy: boolean, who: string): RequestOptions {
+    return {
+      signal: AbortSignal.timeout(cfg.timeoutMs),
+      // http is accepted for loopback hosts (config enforces it) and for a same-origin proxy in development.
+      [oauth.allowInsecureRequests]: url?.startsWith("http:") === true,
+      // A custom header makes the request non-simple: no cross-site page can send it without a
+      // CORS preflight, which the proxy refuses (OAuth 2.0 for Browser-Based Apps, BFF section).
+      headers: toProxy ? { "X-React-SSO": "1" } : {},
+      [oauth.customFetch]: async (input, init) => {
+        try {
+          return await (cfg.fetch ?? globalThis.fetch)(input, { ...init, credentials: toProxy ? "include" : "omit" });
+        } catch (cause) {
+          const late = (cause as Error | undefined)?.name === "TimeoutError";
+          throw new AuthError(AuthErrorCode.Network, `${who} ${late ? `did not answer within ${cfg.timeoutMs} ms` : "could not be reached"}.`, { cause });
+        }
+      },
+    };
+  }
+
+  /**
+   * OpenID Connect Discovery §4: one GET, whose `issuer` must be the configured authority (§4.3).
+   * Written here rather than taken from oauth4webapi, whose version costs a tenth of the size budget.
+   */
+  async function discover(): Promise<oauth.AuthorizationServer> {
+    const url = `${cfg.authority.replace(/\/$/, "")}/.well-known/openid-configuration`;
+    // The URL tried is in every message: a typo in "authority" is the usual cause.
+    const who = `The IdP's discovery document (${url})`;
+    const { [oauth.customFetch]: send, signal } = options(url, false, who);
+    const response = await send(url, { headers: { accept: "application/json" }, signal });
+    const as = (await response.json().catch(() => undefined)) as oauth.AuthorizationServer | undefined;
+    if (!response.ok || typeof as?.issuer !== "string") {
+      const code = response.status >= 500 ? AuthErrorCode.InvalidResponse : AuthErrorCode.Config;
+      throw new AuthError(code, `${who} answered HTTP ${response.status} without an issuer: check "authority", or set "endpoints".`, { status: response.status });
+    }
+    // Entra's multi-tenant issuer template, "…/{tenantid}/v2.0", stands for the "…/common/v2.0" (or
+    // organizations) authority; each ID token's iss must then name the token's own tenant. The
+    // hook is oauth4webapi's own, as openid-client uses it for the same case.
+    const [before, after] = cfg.entraMultiTenant ? as.issuer.split("{tenantid}") : [];
+    if (after !== undefined && cfg.authority.startsWith(before as string) && cfg.authority.endsWith(after)) {
+      (as as unknown as Record<symbol, unknown>)[(oauth as unknown as { _expectedIssuer: symbol })._expectedIssuer] = ({ claims }: { claims: { tid?: unknown } }) =>
+        as.issuer.replace("{tenantid}", String(claims.tid));
+    } else if (as.issuer !== cfg.authority) {
+      // §4.3: exactly equal, as strings. Both values are shown: localhost vs 127.0.0.1, or a trailing slash, is the usual cause.
+      fail(
+        AuthErrorCode.Config,
+        `The IdP's issuer is ${JSON.stringify(as.issuer.slice(0, 200))} but "authority" is ${JSON.stringify(cfg.authority)}: set "authority" to the issuer exactly${before === undefined && as.issuer.includes("{tenantid}") ? ', or set "entraMultiTenant"' : ""}.`,
+      );
+    }
+    const methods = as.code_challenge_methods_supported;
+    // RFC 8414 lets servers omit the list; a list without S256 would mean a downgrade, which we refuse.
+    if (Array.isArray(methods) && !methods.includes("S256")) {
+      fail(AuthErrorCode.Config, "The IdP does not support PKCE S256, and react-sso never downgrades.");
+    }
+    return as;
+  }
+
+  return {
+    viaProxy,
+    tokenWho: viaProxy ? "The token proxy" : "The IdP's token endpoint",
+    server() {
+      memo ??= (async () => {
+        const e = cfg.endpoints;
+        let as: oauth.AuthorizationServer = e
+          ? ({
+              issuer: cfg.authority,
+              authorization_endpoint: e.authorization,
+              token_endpoint: e.token,
+              end_session_endpoint: e.endSession,
+              revocation_endpoint: e.revocation,
+            } as oauth.AuthorizationServer)
+          : await discover();
+        if (cfg.tokenProxy) as = { ...as, token_endpoint: new URL(cfg.tokenProxy, pageOrigin()).href };
+        if (!as.token_endpoint) fail(AuthErrorCode.Config, 'The IdP has no token endpoint: set "tokenProxy".');
+        return as;
+      })();
+      // A failed discovery (IdP down) is not cached: the next call tries again.
+      memo.catch(() => {
+        memo = undefined;
+      });
+      return memo;
+    },
+    options,
+    locked(task) {
+      const locks = globalThis.navigator?.locks;
+      return locks ? (locks.request(`react-sso:refresh:${id}`, task) as ReturnType<typeof task>) : task();
+    },
+  };
+}
