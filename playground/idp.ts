@@ -1,12 +1,13 @@
-// A real OpenID Provider (oidc-provider) on 127.0.0.1 for integration tests, plus
-// test-only control routes (stats, fault injection) served on the same origin.
+// A real OpenID Provider (oidc-provider) on 127.0.0.1 for the playground and the integration
+// tests, with its own sign-in, consent and sign-out pages (idpPages.ts), plus test-only control
+// routes (stats, fault injection) served on the same origin.
 //
 // Run this in a plain Node process (vitest globalSetup), never inside the jsdom
 // environment: jsdom replaces the global Uint8Array/ArrayBuffer, which breaks jose
 // inside oidc-provider and turns every token request into server_error.
 import { createServer } from "node:http";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
-import type { Account, ClientMetadata, Configuration, Provider } from "oidc-provider";
+import type { Account, ClientMetadata, Configuration, Interaction, PageContext, Provider } from "oidc-provider";
 import {
   API_SCOPES,
   CONFIDENTIAL_CLIENT_ID,
@@ -19,6 +20,7 @@ import {
   parseFault,
 } from "./idpShared.js";
 import type { IdpFault, IdpStats, TokenStats } from "./idpShared.js";
+import { FAVICON_SVG, PAGE_CSP, consentPage, errorPage, loginPage, logoutPage, signedOutPage } from "./idpPages.js";
 
 export * from "./idpShared.js";
 
@@ -106,7 +108,7 @@ export async function startIdp(options: IdpOptions = {}): Promise<TestIdp> {
   }
   provider.on("server_error", logServerError);
 
-  const route = createRouter(provider.callback(), control);
+  const route = createRouter(provider, control);
   server.on("request", (req: IncomingMessage, res: ServerResponse) => {
     route(req, res).catch((error: unknown) => failRequest(res, error));
   });
@@ -178,10 +180,18 @@ function buildConfiguration(options: IdpOptions): Configuration {
     rotateRefreshToken: true,
     routes: ROUTES,
     ttl,
+    // The playground's own pages (playground/idpPages.ts), not devInteractions': those load web
+    // fonts from a CDN, which fails offline.
+    interactions: { url: (_ctx, interaction) => interactionPath(interaction.uid) },
+    renderError: (ctx, out) => showPage(ctx, errorPage(out.error ?? "server_error", out.error_description)),
     features: {
-      devInteractions: { enabled: true },
+      devInteractions: { enabled: false },
       revocation: { enabled: true },
-      rpInitiatedLogout: { enabled: true },
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: (ctx, form) => showPage(ctx, logoutPage(ctx.host, form)),
+        postLogoutSuccessSource: (ctx) => showPage(ctx, signedOutPage(ctx.oidc.client && clientName(ctx.oidc.client))),
+      },
     },
     // Test-only: any origin (the playground, jsdom) may call the endpoints.
     clientBasedCORS: () => true,
@@ -343,11 +353,21 @@ class IdpControl {
 // ---------------------------------------------------------------------------
 // Routing
 
-function createRouter(callback: RequestListener, control: IdpControl): RequestListener {
+function createRouter(provider: Provider, control: IdpControl): RequestListener {
+  const callback = provider.callback();
   return async (req, res) => {
     const path = new URL(req.url ?? "/", "http://127.0.0.1").pathname;
     if (path.startsWith("/__test/")) {
       await handleTestRoute(req, res, path, control);
+      return;
+    }
+    if (path === "/favicon.ico" || path === "/favicon.svg") {
+      sendFavicon(res);
+      return;
+    }
+    const interaction = INTERACTION_ROUTE.exec(path);
+    if (interaction) {
+      await handleInteraction(provider, req, res, interaction[1] as string, interaction[2] === "/abort");
       return;
     }
     if (path === ROUTES.token && req.method === "POST") {
@@ -492,6 +512,119 @@ async function handleFaultRoute(req: IncomingMessage, res: ServerResponse, contr
   }
   control.setFault(fault);
   res.writeHead(204).end();
+}
+
+// ---------------------------------------------------------------------------
+// Interactions: the sign-in and consent pages
+
+const INTERACTION_ROUTE = /^\/interaction\/([\w-]+)(\/abort)?$/;
+
+function interactionPath(uid: string): string {
+  return `/interaction/${uid}`;
+}
+
+/**
+ * GET shows the page the prompt needs (login, then consent); POST completes it; GET .../abort
+ * cancels, which sends the client error=access_denied. Any username signs in as that account.
+ */
+async function handleInteraction(provider: Provider, req: IncomingMessage, res: ServerResponse, uid: string, abort: boolean): Promise<void> {
+  let interaction: Interaction;
+  try {
+    interaction = await provider.interactionDetails(req, res);
+  } catch (error) {
+    // No interaction cookie, or the interaction expired or already finished.
+    if (!(error instanceof Error && error.name === "SessionNotFound")) throw error;
+    sendHtml(res, 400, errorPage("invalid_request", "This sign-in has expired or is already complete."));
+    return;
+  }
+  // The interaction cookie names the newest sign-in: an older tab's page must not complete it.
+  if (interaction.uid !== uid) {
+    sendHtml(res, 400, errorPage("invalid_request", "This page belongs to an older sign-in, started again since."));
+    return;
+  }
+  const { prompt, params } = interaction;
+  if (abort) {
+    if (req.method !== "GET") return sendMethodNotAllowed(res, "GET");
+    const result = { error: "access_denied", error_description: "End-User aborted interaction" };
+    await provider.interactionFinished(req, res, result, { mergeWithLastSubmission: false });
+    return;
+  }
+  if (req.method === "GET") {
+    const client = await provider.Client.find(params.client_id);
+    const name = client ? clientName(client) : params.client_id;
+    const urls = { submitUrl: interactionPath(uid), abortUrl: `${interactionPath(uid)}/abort` };
+    if (prompt.name === "login") {
+      sendHtml(res, 200, loginPage({ client: name, loginHint: params.login_hint, ...urls }));
+    } else if (prompt.name === "consent") {
+      const scopes = (params.scope ?? "").split(" ").filter(Boolean);
+      sendHtml(res, 200, consentPage({ client: name, accountId: interaction.session?.accountId ?? "", scopes, ...urls }));
+    } else {
+      sendHtml(res, 501, errorPage("server_error", `The local IdP has no page for the "${prompt.name}" prompt.`));
+    }
+    return;
+  }
+  if (req.method !== "POST") return sendMethodNotAllowed(res, "GET, POST");
+
+  const form = new URLSearchParams(await readBody(req));
+  if (form.get("prompt") !== prompt.name) {
+    sendHtml(res, 400, errorPage("invalid_request", `This sign-in is waiting for "${prompt.name}", not "${form.get("prompt") ?? ""}".`));
+    return;
+  }
+  if (prompt.name === "login") {
+    const accountId = form.get("login")?.trim() ?? "";
+    if (!accountId) {
+      sendHtml(res, 400, errorPage("invalid_request", "Enter a username."));
+      return;
+    }
+    await provider.interactionFinished(req, res, { login: { accountId } }, { mergeWithLastSubmission: false });
+    return;
+  }
+  // Consent: grant what the prompt found missing, to the grant the client already holds if any.
+  const accountId = interaction.session?.accountId;
+  if (!accountId) {
+    sendHtml(res, 400, errorPage("invalid_request", "Sign in before giving consent."));
+    return;
+  }
+  const grant = (interaction.grantId && (await provider.Grant.find(interaction.grantId))) || new provider.Grant({ accountId, clientId: params.client_id });
+  const { missingOIDCScope, missingOIDCClaims, missingResourceScopes } = prompt.details;
+  if (missingOIDCScope) grant.addOIDCScope(missingOIDCScope.join(" "));
+  if (missingOIDCClaims) grant.addOIDCClaims(missingOIDCClaims);
+  for (const [indicator, scopes] of Object.entries(missingResourceScopes ?? {})) grant.addResourceScope(indicator, scopes.join(" "));
+  await provider.interactionFinished(req, res, { consent: { grantId: await grant.save() } }, { mergeWithLastSubmission: true });
+}
+
+function clientName(client: { clientId: string; clientName?: string | undefined }): string {
+  return client.clientName || client.clientId;
+}
+
+/** For oidc-provider's own page hooks (logout, post-logout, errors); the status is already set. */
+function showPage(ctx: PageContext, html: string): void {
+  ctx.type = "html";
+  ctx.set("content-security-policy", PAGE_CSP);
+  ctx.body = html;
+}
+
+function sendHtml(res: ServerResponse, status: number, html: string): void {
+  res.writeHead(status, {
+    "content-type": "text/html; charset=utf-8",
+    "content-length": Buffer.byteLength(html),
+    "content-security-policy": PAGE_CSP,
+    "cache-control": "no-store",
+  });
+  res.end(html);
+}
+
+function sendMethodNotAllowed(res: ServerResponse, allow: string): void {
+  res.writeHead(405, { allow, "content-length": 0 }).end();
+}
+
+function sendFavicon(res: ServerResponse): void {
+  res.writeHead(200, {
+    "content-type": "image/svg+xml",
+    "content-length": Buffer.byteLength(FAVICON_SVG),
+    "cache-control": "public, max-age=86400",
+  });
+  res.end(FAVICON_SVG);
 }
 
 // ---------------------------------------------------------------------------

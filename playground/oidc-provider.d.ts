@@ -21,6 +21,7 @@ declare module "oidc-provider" {
   /** The runtime Client model handed to configuration callbacks. */
   export interface Client {
     readonly clientId: string;
+    readonly clientName?: string | undefined;
     readonly clientAuthMethod: string;
     grantTypeAllowed(grantType: string): boolean;
   }
@@ -62,6 +63,54 @@ declare module "oidc-provider" {
     enabled: boolean;
   }
 
+  /** The slice of Koa's context that the page-rendering hooks (logoutSource, renderError) use. */
+  export interface PageContext {
+    body: unknown;
+    type: string;
+    /** The request's Host header. */
+    readonly host: string;
+    set(field: string, value: string): void;
+    readonly oidc: { readonly client?: Client | undefined };
+  }
+
+  /** What the missing grants of a `consent` prompt are. */
+  export interface PromptDetails {
+    missingOIDCScope?: string[];
+    missingOIDCClaims?: string[];
+    missingResourceScopes?: Record<string, string[]>;
+  }
+
+  /** A user interaction in progress (login or consent), as `interactionDetails` returns it. */
+  export interface Interaction {
+    readonly uid: string;
+    readonly prompt: { readonly name: string; readonly details: PromptDetails };
+    /** The authorization request's parameters. */
+    readonly params: { readonly client_id: string; readonly scope?: string; readonly login_hint?: string; readonly [name: string]: unknown };
+    /** Set once the user has signed in at the IdP. */
+    readonly session?: { readonly accountId: string } | undefined;
+    /** The grant this client already holds for the user, if any. */
+    readonly grantId?: string | undefined;
+  }
+
+  /** Either a step the user completed, or the error the client receives (e.g. access_denied). */
+  export type InteractionResult =
+    | { login: { accountId: string } }
+    | { consent: { grantId: string } }
+    | { error: string; error_description?: string };
+
+  export interface Grant {
+    addOIDCScope(scope: string): void;
+    addOIDCClaims(claims: string[]): void;
+    addResourceScope(indicator: string, scope: string): void;
+    /** Resolves to the grant's id. */
+    save(): Promise<string>;
+  }
+
+  export interface GrantConstructor {
+    new (properties: { accountId: string; clientId: string }): Grant;
+    find(id: string): Promise<Grant | undefined>;
+  }
+
   export interface Configuration {
     clients?: ClientMetadata[];
     findAccount?: (
@@ -80,11 +129,19 @@ declare module "oidc-provider" {
     ttl?: Partial<Record<TtlName, number>>;
     cookies?: { keys?: string[] };
     clientBasedCORS?: (ctx: unknown, origin: string, client: Client) => boolean;
+    /** Where the authorization endpoint sends the user to sign in or consent (a path on the issuer). */
+    interactions?: { url?: (ctx: unknown, interaction: Interaction) => string | Promise<string> };
+    /** Renders an error the user sees in the browser; `out` holds `error` and `error_description`. */
+    renderError?: (ctx: PageContext, out: Record<string, string>, error: unknown) => void | Promise<void>;
     features?: {
       devInteractions?: Toggle;
       introspection?: Toggle;
       revocation?: Toggle;
-      rpInitiatedLogout?: Toggle;
+      rpInitiatedLogout?: Toggle & {
+        /** `form` is the hidden form (with its XSRF token) that the page's buttons submit. */
+        logoutSource?: (ctx: PageContext, form: string) => void | Promise<void>;
+        postLogoutSuccessSource?: (ctx: PageContext) => void | Promise<void>;
+      };
       userinfo?: Toggle;
     };
   }
@@ -94,6 +151,16 @@ declare module "oidc-provider" {
     readonly issuer: string;
     /** Static clients are validated lazily, on their first find(). */
     readonly Client: { find(clientId: string): Promise<Client | undefined> };
+    readonly Grant: GrantConstructor;
+    /** The interaction named by the request's interaction cookie; throws when there is none. */
+    interactionDetails(req: IncomingMessage, res: ServerResponse): Promise<Interaction>;
+    /** Stores the result and answers with a 303 back to the authorization endpoint. */
+    interactionFinished(
+      req: IncomingMessage,
+      res: ServerResponse,
+      result: InteractionResult,
+      options?: { mergeWithLastSubmission?: boolean },
+    ): Promise<void>;
     /** Koa's request listener (Provider extends Koa). */
     callback(): (req: IncomingMessage, res: ServerResponse) => Promise<void>;
     on(event: string, listener: (...args: unknown[]) => void): this;

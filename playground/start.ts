@@ -144,7 +144,8 @@ export async function main(): Promise<void> {
     `  Identity provider: ${playground.issuer}${playground.idp ? "   (any username and password sign in)" : ""}`,
     `  Backend:           ${playground.backend.url}   (POST /auth/token, GET /api/me)`,
     "",
-    "  Ctrl-C stops all three.",
+    // With SSO_ISSUER the IdP is somebody else's: only the app and the backend run here.
+    `  Ctrl-C stops ${playground.idp ? "all three" : "the app and the backend"}.`,
     "",
   ];
   console.log(lines.join("\n"));

@@ -7,31 +7,37 @@ import {
   AuthErrorAlert,
   ClaimsTable,
   ConfigCard,
+  EventLogCard,
   Logo,
+  RefreshNowButton,
   SignInButton,
   SignOutButton,
+  SignOutHereButton,
   Spinner,
   StatusPill,
   UserSummary,
+  errorTitle,
 } from "./components.js";
+import type { EventLog } from "./eventLog.js";
 import type { TokenTracker } from "./tokenEvents.js";
 
 export interface AppProps {
   config: AuthConfig;
   tokens: TokenTracker;
+  events: EventLog;
 }
 
-export function App({ config, tokens }: AppProps): ReactNode {
+export function App({ config, tokens, events }: AppProps): ReactNode {
   return (
     <Routes>
       <Route element={<Layout />}>
-        <Route index element={<Home config={config} tokens={tokens} />} />
+        <Route index element={<Home config={config} tokens={tokens} events={events} />} />
         <Route
           path="account"
           element={
             // The global alert already shows the error: the guard only offers the way out.
             <RequireAuth fallback={<Pending label="Redirecting to the identity provider…" />} errorElement={() => <SignInFailed />}>
-              <Account />
+              <Account tokens={tokens} events={events} />
             </RequireAuth>
           }
         />
@@ -74,7 +80,7 @@ function Layout(): ReactNode {
 
 /* ------------------------------------------------------------------ pages */
 
-function Home({ config, tokens }: AppProps): ReactNode {
+function Home({ config, tokens, events }: AppProps): ReactNode {
   const { user } = useAuth();
   return (
     <>
@@ -83,6 +89,7 @@ function Home({ config, tokens }: AppProps): ReactNode {
         <AccessTokenCard tracker={tokens} />
         <ApiCard />
       </div>
+      <EventLogCard log={events} />
       {user && (
         <section className="card">
           <header className="card-head">
@@ -97,18 +104,32 @@ function Home({ config, tokens }: AppProps): ReactNode {
   );
 }
 
+/** Says what the header's status pill says, in words: `data-status` is the same status. */
 function SessionCard(): ReactNode {
-  const { status, user } = useAuth();
+  const { status, user, error } = useAuth();
   if (status === "loading") {
     return (
-      <section className="card hero">
+      <section className="card hero" data-testid="session-card" data-status={status}>
         <Spinner label="Checking the session…" />
+      </section>
+    );
+  }
+  if (status === "error") {
+    return (
+      <section className="card hero hero-error" data-testid="session-card" data-status={status}>
+        <div>
+          <h1>{error ? errorTitle(error) : "Sign-in failed"}</h1>
+          <p className="muted">Nobody is signed in. What went wrong is shown above; signing in again starts afresh.</p>
+        </div>
+        <div className="hero-actions">
+          <SignInButton label="Try again" />
+        </div>
       </section>
     );
   }
   if (status === "authenticated" && user) {
     return (
-      <section className="card hero">
+      <section className="card hero" data-testid="session-card" data-status={status}>
         <UserSummary />
         <div className="hero-actions">
           <Link to="/account" className="btn">
@@ -120,7 +141,7 @@ function SessionCard(): ReactNode {
     );
   }
   return (
-    <section className="card hero hero-signed-out">
+    <section className="card hero hero-signed-out" data-testid="session-card" data-status={status}>
       <div>
         <h1>You are signed out</h1>
         <p className="muted">
@@ -135,43 +156,67 @@ function SessionCard(): ReactNode {
   );
 }
 
-function Account(): ReactNode {
+function Account({ tokens, events }: Pick<AppProps, "tokens" | "events">): ReactNode {
   const { user } = useAuth();
   const verified = user?.claims.email_verified;
   return (
-    <section className="card">
-      <header className="card-head">
-        <h1>Account</h1>
-        <span className="tag tag-ok">protected</span>
-      </header>
-      <UserSummary />
-      <dl className="facts facts-wide">
-        <div className="fact">
-          <dt>Email verified</dt>
-          <dd>{typeof verified === "boolean" ? (verified ? "yes" : "no") : <span className="muted">not stated</span>}</dd>
+    <>
+      <section className="card">
+        <header className="card-head">
+          <h1>Account</h1>
+          <span className="tag tag-ok">protected</span>
+        </header>
+        <UserSummary />
+        <dl className="facts facts-wide">
+          <div className="fact">
+            <dt>Email verified</dt>
+            <dd>{typeof verified === "boolean" ? (verified ? "yes" : "no") : <span className="muted">not stated</span>}</dd>
+          </div>
+          <div className="fact">
+            <dt>Subject</dt>
+            <dd>
+              <code>{user?.sub ?? "—"}</code>
+            </dd>
+          </div>
+          <div className="fact">
+            <dt>Scopes</dt>
+            <dd className="chips">
+              {(user?.scopes ?? []).map((scope) => (
+                <span key={scope} className="chip">
+                  {scope}
+                </span>
+              ))}
+            </dd>
+          </div>
+        </dl>
+        <div className="hero-actions account-actions">
+          <RefreshNowButton />
+          <SignOutHereButton />
+          <SignOutButton />
         </div>
-        <div className="fact">
-          <dt>Subject</dt>
-          <dd>
-            <code>{user?.sub ?? "—"}</code>
-          </dd>
-        </div>
-        <div className="fact">
-          <dt>Scopes</dt>
-          <dd className="chips">
-            {(user?.scopes ?? []).map((scope) => (
-              <span key={scope} className="chip">
-                {scope}
-              </span>
-            ))}
-          </dd>
-        </div>
-      </dl>
-      <p className="note">
-        This page is protected by <code>&lt;RequireAuth&gt;</code>. Opened while signed out, it sends you to the identity provider and
-        brings you back here once you are signed in.
-      </p>
-    </section>
+        <ul className="action-notes muted small">
+          <li>
+            <strong>Refresh now</strong>: <code>getAccessToken({"{ forceRefresh: true }"})</code>, one refresh through the token proxy.
+          </li>
+          <li>
+            <strong>Sign out here only</strong>: <code>logout({"{ local: true }"})</code> ends the session in this app (every tab) without visiting
+            the identity provider, which still knows you: the next sign-in asks for no password.
+          </li>
+          <li>
+            <strong>Sign out</strong>: <code>logout()</code> revokes the refresh token through the proxy, then ends the session at the identity
+            provider.
+          </li>
+        </ul>
+        <p className="note">
+          This page is protected by <code>&lt;RequireAuth&gt;</code>. Opened while signed out, it sends you to the identity provider and
+          brings you back here once you are signed in.
+        </p>
+      </section>
+      <div className="grid">
+        <AccessTokenCard tracker={tokens} />
+        <EventLogCard log={events} />
+      </div>
+    </>
   );
 }
 

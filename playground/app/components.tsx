@@ -1,5 +1,8 @@
 import { useEffect, useRef, useState, useSyncExternalStore, type ReactNode } from "react";
+import { flushSync } from "react-dom";
+import { useNavigate } from "react-router";
 import { AuthError, AuthErrorCode, useAuth, type AuthConfig, type AuthStatus, type Claims } from "react-sso-kit";
+import type { EventLog, EventName } from "./eventLog.js";
 import type { RefreshEntry, TokenTracker } from "./tokenEvents.js";
 
 const clock = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
@@ -17,7 +20,6 @@ export function Logo(): ReactNode {
     </svg>
   );
 }
-
 
 const STATUS_LABELS: Record<AuthStatus, string> = {
   loading: "Checking the session",
@@ -54,13 +56,18 @@ const HINTS: Partial<Record<string, ReactNode>> = {
   [AuthErrorCode.ProxyRejected]: "The token proxy refused the request: check its allowedOrigins and redirectUris.",
 };
 
+/** A heading for what went wrong, e.g. "Sign-in cancelled" for access_denied. */
+export function errorTitle(error: AuthError): string {
+  return TITLES[error.code] ?? "Authentication error";
+}
+
 /** Shows an {@link AuthError} as text: its code, its message, and what to try next. */
 export function ErrorAlert({ error }: { error: AuthError }): ReactNode {
   const hint = HINTS[error.code];
   return (
     <div className="alert" role="alert" data-testid="auth-error">
       <div className="alert-title">
-        {TITLES[error.code] ?? "Authentication error"}
+        {errorTitle(error)}
         <code className="alert-code">{error.code}</code>
       </div>
       {/* error.message may carry the IdP's error_description: rendered as text, never as HTML. */}
@@ -87,8 +94,11 @@ export function Spinner({ label }: { label: string }): ReactNode {
 
 /* ------------------------------------------------------------------ session */
 
-/** @param returnTo where to land after signing in @default the current page */
-export function SignInButton({ returnTo }: { returnTo?: string | undefined }): ReactNode {
+/**
+ * @param returnTo where to land after signing in @default the current page
+ * @param label @default "Sign in"
+ */
+export function SignInButton({ returnTo, label = "Sign in" }: { returnTo?: string | undefined; label?: string | undefined }): ReactNode {
   const { status, login } = useAuth();
   const [busy, setBusy] = useState(false);
   const onClick = () => {
@@ -100,7 +110,7 @@ export function SignInButton({ returnTo }: { returnTo?: string | undefined }): R
   };
   return (
     <button type="button" className="btn btn-primary" data-testid="sign-in" onClick={onClick} disabled={busy || status === "loading"}>
-      {busy ? "Redirecting…" : "Sign in"}
+      {busy ? "Redirecting…" : label}
     </button>
   );
 }
@@ -117,6 +127,43 @@ export function SignOutButton(): ReactNode {
   return (
     <button type="button" className="btn" data-testid="sign-out" onClick={onClick} disabled={busy}>
       {busy ? "Signing out…" : "Sign out"}
+    </button>
+  );
+}
+
+/**
+ * Leaves the guarded page before signing out: a `<RequireAuth>` still on screen would see
+ * "unauthenticated" and start a new login, which the IdP (still signed in) would grant at once.
+ * flushSync commits the navigation first; the router must not defer it as a transition (main.tsx).
+ */
+export function SignOutHereButton(): ReactNode {
+  const { logout } = useAuth();
+  const navigate = useNavigate();
+  const onClick = () => {
+    flushSync(() => void navigate("/"));
+    // Resolves at once: a local sign-out makes no request.
+    logout({ local: true }).catch(() => undefined);
+  };
+  return (
+    <button type="button" className="btn" data-testid="sign-out-local" onClick={onClick}>
+      Sign out here only
+    </button>
+  );
+}
+
+/** A refresh even though the token is still valid; the outcome shows in the refresh and event logs. */
+export function RefreshNowButton(): ReactNode {
+  const { getAccessToken } = useAuth();
+  const [busy, setBusy] = useState(false);
+  const onClick = () => {
+    setBusy(true);
+    getAccessToken({ forceRefresh: true })
+      .catch(() => undefined)
+      .finally(() => setBusy(false));
+  };
+  return (
+    <button type="button" className="btn btn-primary" data-testid="refresh-now" onClick={onClick} disabled={busy}>
+      {busy ? "Refreshing…" : "Refresh now"}
     </button>
   );
 }
@@ -274,7 +321,7 @@ function RefreshLog({ entries }: { entries: readonly RefreshEntry[] }): ReactNod
   return (
     <>
       <ul className="log" data-testid="refresh-log">
-        {entries.map((entry) => (
+        {[...entries].reverse().map((entry) => (
           <li key={entry.id} data-expires-at={entry.expiresAt}>
             <time dateTime={new Date(entry.at).toISOString()}>{formatTime(entry.at)}</time>
             <span>refreshed</span>
@@ -342,8 +389,46 @@ export function AccessTokenCard({ tracker }: { tracker: TokenTracker }): ReactNo
           A refresh failed and will be retried: <code>{tokens.lastError.code}</code> {tokens.lastError.message}
         </p>
       )}
-      <h3>Refresh log</h3>
+      <h3>Refresh log, newest first</h3>
       <RefreshLog entries={tokens.refreshes} />
+    </section>
+  );
+}
+
+/* ------------------------------------------------------------------ event log */
+
+const EVENT_TONES: Record<EventName, string> = {
+  signedIn: "log-ok",
+  refreshed: "log-ok",
+  signedOut: "log-muted",
+  sessionExpired: "log-warn",
+  error: "log-bad",
+};
+
+/** Every `client.on(...)` event since the page loaded. */
+export function EventLogCard({ log }: { log: EventLog }): ReactNode {
+  const entries = useSyncExternalStore(log.subscribe, log.getSnapshot);
+  return (
+    <section className="card">
+      <header className="card-head">
+        <h2>Event log</h2>
+        <span className="tag">client.on(…)</span>
+      </header>
+      <ul className="log" data-testid="event-log">
+        {entries.map((entry) => (
+          <li key={entry.id} className={EVENT_TONES[entry.name]} data-event={entry.name}>
+            <time dateTime={new Date(entry.at).toISOString()}>{formatTime(entry.at)}</time>
+            <span className="log-name">{entry.name}</span>
+            <span className="muted">{entry.detail}</span>
+          </li>
+        ))}
+      </ul>
+      {entries.length === 0 && (
+        <p className="muted small">
+          No event yet, newest first when there are: <code>signedIn</code>, <code>refreshed</code>, <code>signedOut</code>,{" "}
+          <code>sessionExpired</code> and <code>error</code>.
+        </p>
+      )}
     </section>
   );
 }

@@ -5,6 +5,7 @@ import { BrowserRouter, useNavigate } from "react-router";
 import { AuthError, AuthErrorCode, OAuthProvider, createAuthClient, type AuthClient, type AuthConfig } from "react-sso-kit";
 import { App } from "./App.js";
 import { ErrorAlert, Logo } from "./components.js";
+import { createEventLog, type EventLog } from "./eventLog.js";
 import { createTokenTracker, type TokenTracker } from "./tokenEvents.js";
 import "./styles.css";
 
@@ -26,13 +27,18 @@ const config: AuthConfig = {
   postLogoutRedirectUri: `${location.origin}/`,
 };
 
-type Created = { client: AuthClient; tokens: TokenTracker } | { error: AuthError };
+interface Logs {
+  tokens: TokenTracker;
+  events: EventLog;
+}
 
-/** Created once, outside React, so that the token tracker can listen to `client.on` from the start. */
+type Created = ({ client: AuthClient } & Logs) | { error: AuthError };
+
+/** Created once, outside React, so that the logs listen to `client.on` from the start. */
 function create(): Created {
   try {
     const client = createAuthClient(config);
-    return { client, tokens: createTokenTracker(client) };
+    return { client, tokens: createTokenTracker(client), events: createEventLog(client) };
   } catch (err) {
     // A bad configuration (e.g. `vite playground/app` without the launcher's variables) deserves a page, not a blank screen.
     return { error: err instanceof AuthError ? err : new AuthError(AuthErrorCode.Config, String(err), { cause: err }) };
@@ -43,11 +49,11 @@ const created = create();
 if (import.meta.env.DEV && "client" in created) window.__reactSso = created.client;
 
 /** Inside the router, so that <Callback> can navigate with React Router instead of the history fallback. */
-function RoutedApp({ client, tokens }: { client: AuthClient; tokens: TokenTracker }): ReactNode {
+function RoutedApp({ client, tokens, events }: { client: AuthClient } & Logs): ReactNode {
   const navigate = useNavigate();
   return (
     <OAuthProvider client={client} navigate={(to) => void navigate(to, { replace: true })}>
-      <App config={config} tokens={tokens} />
+      <App config={config} tokens={tokens} events={events} />
     </OAuthProvider>
   );
 }
@@ -78,8 +84,9 @@ function ConfigError({ error }: { error: AuthError }): ReactNode {
 createRoot(document.getElementById("root") as HTMLElement).render(
   <StrictMode>
     {"client" in created ? (
-      <BrowserRouter>
-        <RoutedApp client={created.client} tokens={created.tokens} />
+      // Navigations commit when asked, not as transitions: "Sign out here only" leaves the guarded page before it signs out.
+      <BrowserRouter useTransitions={false}>
+        <RoutedApp client={created.client} tokens={created.tokens} events={created.events} />
       </BrowserRouter>
     ) : (
       <ConfigError error={created.error} />

@@ -1,10 +1,19 @@
 // Drives Debian's Chromium (never a downloaded browser) against the playground's three servers.
 import { mkdirSync } from "node:fs";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
-import { afterAll, beforeAll } from "vitest";
+import { afterAll, afterEach, beforeAll, expect } from "vitest";
 import { startPlayground, type Playground } from "../../playground/start.js";
 
 export const OUTPUT_DIR = new URL("./output/", import.meta.url);
+
+/**
+ * The bound of every wait in the e2e suite (polls, navigations, locators), in milliseconds.
+ * Generous: on a loaded 2-core machine a sign-in can take seconds. Nothing asserts how fast.
+ */
+export const WAIT = { timeout: 15_000 } as const;
+
+export const DESKTOP = { width: 1200, height: 900 } as const;
+export const PHONE = { width: 390, height: 844 } as const;
 
 export async function launch(): Promise<Browser> {
   return chromium.launch({
@@ -15,12 +24,17 @@ export async function launch(): Promise<Browser> {
 
 /**
  * The playground's servers and a browser for the test file that calls it, started before its
- * tests and stopped after. The getters are valid inside tests and hooks.
+ * tests and stopped after; each test's browser contexts are closed after it, so that no page of
+ * an earlier test refreshes a token while a later one counts requests. The getters are valid
+ * inside tests and hooks.
  */
 export function usePlayground(): { readonly playground: Playground; readonly browser: Browser; readonly idp: NonNullable<Playground["idp"]> } {
   let started: { playground: Playground; browser: Browser } | undefined;
   beforeAll(async () => {
     started = await start();
+  });
+  afterEach(async () => {
+    for (const context of started?.browser.contexts() ?? []) await context.close();
   });
   afterAll(async () => {
     await started?.browser.close();
@@ -55,6 +69,20 @@ export async function start(): Promise<{ playground: Playground; browser: Browse
   return { playground, browser };
 }
 
+/** A fresh browser profile whose locators and navigations all wait up to {@link WAIT}. */
+export async function newContext(browser: Browser, viewport: { width: number; height: number } = DESKTOP): Promise<BrowserContext> {
+  const context = await browser.newContext({ viewport });
+  context.setDefaultTimeout(WAIT.timeout);
+  context.setDefaultNavigationTimeout(WAIT.timeout);
+  return context;
+}
+
+/** Waits until the page shows the IdP's sign-in form. */
+export async function waitForIdp(page: Page, issuer: string): Promise<void> {
+  await page.waitForURL((url) => url.origin === issuer, WAIT);
+  await page.locator('input[name="login"]').waitFor({ state: "visible", ...WAIT });
+}
+
 /** Signs in at the local IdP's login and consent pages, as a person would. */
 export async function signInAtIdp(page: Page, username = "ada"): Promise<void> {
   await page.locator('input[name="login"]').fill(username);
@@ -63,13 +91,30 @@ export async function signInAtIdp(page: Page, username = "ada"): Promise<void> {
   const consent = page.getByRole("button", { name: "Continue" });
   // The consent page appears on the first login of a session only.
   await Promise.race([
-    consent.waitFor({ state: "visible" }).then(() => consent.click()),
-    page.waitForURL((url) => !url.pathname.startsWith("/interaction/")),
+    consent.waitFor({ state: "visible", ...WAIT }).then(() => consent.click()),
+    page.waitForURL((url) => !url.pathname.startsWith("/interaction/"), WAIT),
   ]);
+}
+
+/**
+ * From a page that is on its way to the IdP (a guard, or a click on "Sign in"): signs in there,
+ * then waits to be back on `returnTo` and signed in.
+ */
+export async function completeSignIn(page: Page, playground: Playground, returnTo: string): Promise<void> {
+  await waitForIdp(page, playground.issuer);
+  await signInAtIdp(page);
+  await page.waitForURL(`${playground.appUrl}${returnTo}`, WAIT);
+  await expect.poll(() => statusOf(page), WAIT).toBe("authenticated");
 }
 
 export async function statusOf(page: Page): Promise<string> {
   return (await page.getByTestId("status").textContent()) ?? "";
+}
+
+/** The event names in the page's event log, oldest first. */
+export async function eventsOf(page: Page): Promise<string[]> {
+  const names = await page.getByTestId("event-log").locator("li").evaluateAll((items) => items.map((item) => item.getAttribute("data-event") ?? ""));
+  return names.reverse();
 }
 
 /** Everything a script on the page can read: web storage and non-HttpOnly cookies. */
@@ -77,6 +122,36 @@ export async function scriptVisibleState(page: Page): Promise<string> {
   return page.evaluate(() => JSON.stringify({ local: { ...localStorage }, session: { ...sessionStorage }, cookie: document.cookie }));
 }
 
-export async function newContext(browser: Browser): Promise<BrowserContext> {
-  return browser.newContext({ viewport: { width: 1200, height: 900 } });
+export interface PageRecord {
+  /**
+   * Every request the page made, in order (documents, scripts, styles, fonts, icons, fetches), as
+   * origin and path: queries carry codes and ID tokens, which must not reach a test's output.
+   */
+  readonly requests: string[];
+  /** Console errors, uncaught exceptions and failed requests (e.g. `net::ERR_ABORTED`), as text. */
+  readonly problems: string[];
+}
+
+/** Records what `page` asks for and what goes wrong there, from now on. */
+export function record(page: Page): PageRecord {
+  const requests: string[] = [];
+  const problems: string[] = [];
+  page.on("request", (request) => requests.push(withoutQuery(request.url())));
+  page.on("console", (message) => {
+    if (message.type() === "error") problems.push(`console: ${message.text()} (${withoutQuery(message.location().url)})`);
+  });
+  page.on("pageerror", (error) => problems.push(`exception: ${error.message}`));
+  page.on("requestfailed", (request) => problems.push(`failed: ${request.method()} ${withoutQuery(request.url())} ${request.failure()?.errorText ?? ""}`));
+  return { requests, problems };
+}
+
+function withoutQuery(href: string): string {
+  if (!URL.canParse(href)) return href;
+  const url = new URL(href);
+  return url.protocol === "data:" ? "data:…" : url.origin + url.pathname;
+}
+
+/** A full-page screenshot in test/e2e/output/ (gitignored), for people to look at. */
+export async function screenshot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: new URL(`${name}.png`, OUTPUT_DIR).pathname, fullPage: true });
 }

@@ -1,32 +1,50 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import type { Page } from "playwright-core";
-import { newContext, OUTPUT_DIR, scriptVisibleState, signInAtIdp, statusOf, usePlayground } from "./browser.js";
+import {
+  completeSignIn,
+  DESKTOP,
+  eventsOf,
+  newContext,
+  PHONE,
+  record,
+  screenshot,
+  scriptVisibleState,
+  statusOf,
+  usePlayground,
+  WAIT,
+  waitForIdp,
+} from "./browser.js";
 
 const env = usePlayground();
 beforeEach(() => env.idp.reset());
 const stats = () => env.idp.stats();
 
 /** Signs in from a guarded page (the guard redirects) or from the home page's button. */
-async function signedInPage(path: "/account" | "/"): Promise<Page> {
-  const page = await (await newContext(env.browser)).newPage();
+async function signedInPage(path: "/account" | "/", viewport = DESKTOP): Promise<Page> {
+  const page = await (await newContext(env.browser, viewport)).newPage();
   await page.goto(`${env.playground.appUrl}${path}`);
   if (path === "/") await page.getByTestId("sign-in").click();
-  await page.waitForURL((url) => url.origin === env.playground.issuer);
-  await signInAtIdp(page);
-  await page.waitForURL(`${env.playground.appUrl}${path}`);
-  await expect.poll(() => statusOf(page)).toBe("authenticated");
+  await completeSignIn(page, env.playground, path);
   return page;
 }
+
+/** On the IdP's sign-out page: confirms, and waits to be back on the app's home page, signed out. */
+async function confirmSignOut(page: Page): Promise<void> {
+  await page.getByRole("button", { name: "Yes, sign me out" }).click();
+  await page.waitForURL(`${env.playground.appUrl}/`, WAIT);
+  await expect.poll(() => statusOf(page), WAIT).toBe("unauthenticated");
+}
+
+/** Requests that left this machine: anything but the playground's loopback servers (and data: URLs). */
+const offOrigin = (requests: readonly string[]) => requests.filter((url) => !/^http:\/\/(127\.0\.0\.1|localhost)(:\d+)?\//.test(url) && !url.startsWith("data:"));
 
 describe("the playground in Chromium", () => {
   it("signs in from a guarded page and lands back on it with the user's claims, with one code exchange", async () => {
     const page = await signedInPage("/account");
-    await expect.poll(() => page.getByTestId("user-name").first().textContent()).toBe("User ada");
+    await expect.poll(() => page.getByTestId("user-name").first().textContent(), WAIT).toBe("User ada");
     expect(stats().token.authorization_code).toBe(1);
     expect(new URL(page.url()).search).toBe("");
-    await page.goto(`${env.playground.appUrl}/`);
-    await expect.poll(() => statusOf(page)).toBe("authenticated");
-    await page.screenshot({ path: new URL("signed-in.png", OUTPUT_DIR).pathname, fullPage: true });
+    await expect.poll(() => eventsOf(page), WAIT).toEqual(["signedIn"]);
   });
 
   it("keeps every token away from script-readable storage", async () => {
@@ -48,8 +66,8 @@ describe("the playground in Chromium", () => {
     const page = await signedInPage("/account");
     const refreshesBefore = stats().token.refresh_token;
     await page.reload();
-    await expect.poll(() => statusOf(page)).toBe("authenticated");
-    await expect.poll(() => page.getByTestId("user-name").first().textContent()).toBe("User ada");
+    await expect.poll(() => statusOf(page), WAIT).toBe("authenticated");
+    await expect.poll(() => page.getByTestId("user-name").first().textContent(), WAIT).toBe("User ada");
     expect(stats().token.refresh_token).toBe(refreshesBefore + 1);
     expect(stats().token.authorization_code).toBe(1);
   });
@@ -59,39 +77,146 @@ describe("the playground in Chromium", () => {
     await page.clock.install();
     await page.goto(`${env.playground.appUrl}/`);
     await page.getByTestId("sign-in").click();
-    await signInAtIdp(page);
-    await expect.poll(() => statusOf(page)).toBe("authenticated");
+    await completeSignIn(page, env.playground, "/");
     await page.getByTestId("call-api").click();
-    await expect.poll(() => page.getByTestId("api-result").textContent()).toContain("Hello from the protected API");
+    await expect.poll(() => page.getByTestId("api-result").textContent(), WAIT).toContain("Hello from the protected API");
     const refreshesBefore = stats().token.refresh_token;
 
     // Three minutes later by the page's clock, past the two-minute lifetime.
     await page.clock.fastForward("03:00");
     await page.getByTestId("call-api").click();
-    await expect.poll(() => stats().token.refresh_token).toBe(refreshesBefore + 1);
-    await expect.poll(() => page.getByTestId("api-result").textContent()).toContain("Hello from the protected API");
+    await expect.poll(() => stats().token.refresh_token, WAIT).toBe(refreshesBefore + 1);
+    await expect.poll(() => page.getByTestId("api-result").textContent(), WAIT).toContain("Hello from the protected API");
   });
 
   it("signs out: revokes at the IdP, clears the session, and a reload stays signed out", async () => {
     const page = await signedInPage("/");
     await page.getByTestId("sign-out").click();
-    await page.getByRole("button", { name: "Yes, sign me out" }).click();
-    await page.waitForURL(`${env.playground.appUrl}/`);
-    await expect.poll(() => statusOf(page)).toBe("unauthenticated");
+    await confirmSignOut(page);
     expect(stats().revocation).toBe(1);
     expect((await page.context().cookies()).filter((c) => c.name.startsWith("react-sso"))).toEqual([]);
     await page.reload();
-    await expect.poll(() => statusOf(page)).toBe("unauthenticated");
+    await expect.poll(() => statusOf(page), WAIT).toBe("unauthenticated");
   });
 
-  it("shows the error UI for a cancelled login (access_denied)", async () => {
+  // Fails because of the SDK, not the playground: logout() in src/core/createAuthClient.ts ends the
+  // session before it navigates to the IdP, so the mounted <RequireAuth> sees "unauthenticated" and
+  // starts a login meanwhile: always one more authorization request, and about every other time the
+  // IdP (still signed in) answers it at once and the user lands back on /callback, signed in again,
+  // with the revocation aborted and the end-session page never shown. Reported; `.fails` goes with the fix.
+  it.fails("Sign out on the guarded account page revokes, ends the IdP session, and starts no new login", async () => {
+    const page = await signedInPage("/account");
+    const before = stats();
+    await page.getByTestId("sign-out").click();
+    await waitForLogoutPage(page);
+    await confirmSignOut(page);
+    const after = stats();
+    expect(after.revocation).toBe(before.revocation + 1);
+    expect(after.endSession).toBe(before.endSession + 1);
+    expect(after.authorization).toBe(before.authorization);
+    expect((await page.context().cookies()).filter((c) => c.name.startsWith("react-sso"))).toEqual([]);
+  });
+
+  it("Refresh now makes one refresh_token request, shown in the refresh log and the event log", async () => {
+    const page = await signedInPage("/account");
+    const before = stats().token.refresh_token;
+    await page.getByTestId("refresh-now").click();
+    await expect.poll(() => eventsOf(page), WAIT).toEqual(["signedIn", "refreshed"]);
+    await expect.poll(() => page.getByTestId("refresh-now").isEnabled(), WAIT).toBe(true);
+    expect(stats().token.refresh_token).toBe(before + 1);
+    expect(await page.getByTestId("refresh-log").locator("li").count()).toBe(1);
+    expect(await statusOf(page)).toBe("authenticated");
+  });
+
+  it("Sign out here only ends the session without visiting the IdP, which still knows the user", async () => {
+    const page = await signedInPage("/account");
+    const seen = record(page);
+    const before = stats();
+    await page.getByTestId("sign-out-local").click();
+    await page.waitForURL(`${env.playground.appUrl}/`, WAIT);
+    await expect.poll(() => statusOf(page), WAIT).toBe("unauthenticated");
+    await expect.poll(() => eventsOf(page), WAIT).toEqual(["signedIn", "signedOut"]);
+    expect(stats()).toEqual(before); // no end-session visit, no revocation, no new login
+    expect(seen.requests.filter((url) => url.startsWith(env.playground.issuer))).toEqual([]);
+
+    await page.reload();
+    await expect.poll(() => statusOf(page), WAIT).toBe("unauthenticated");
+    expect(stats().token.total).toBe(before.token.total);
+
+    // The IdP session is still there: signing in again asks for no password.
+    await page.getByTestId("sign-in").click();
+    await expect.poll(() => statusOf(page), WAIT).toBe("authenticated");
+    expect(stats().token.authorization_code).toBe(before.token.authorization_code + 1);
+    expect(seen.requests.filter((url) => url.includes("/interaction/"))).toEqual([]);
+  });
+
+  it("logs sessionExpired when the IdP refuses a refresh, and the page says what the header says", async () => {
+    const page = await signedInPage("/");
+    env.idp.setFault({ token: "400-empty", times: 1 });
+    await page.evaluate(() =>
+      (window as unknown as { __reactSso: { getAccessToken(o: object): Promise<string> } }).__reactSso.getAccessToken({ forceRefresh: true }).catch(() => "refused"),
+    );
+    await expect.poll(() => statusOf(page), WAIT).toBe("unauthenticated");
+    expect(await eventsOf(page)).toEqual(["signedIn", "sessionExpired", "signedOut"]);
+    expect(await page.getByTestId("auth-error").textContent()).toContain("session_expired");
+    const card = page.getByTestId("session-card");
+    expect(await card.getAttribute("data-status")).toBe("unauthenticated");
+    expect(await card.locator("h1").textContent()).toBe("You are signed out");
+  });
+
+  it("shows the error UI for a cancelled login (access_denied), and the home page agrees with the header", async () => {
     const page = await (await newContext(env.browser)).newPage();
     await page.goto(`${env.playground.appUrl}/`);
     await page.getByTestId("sign-in").click();
+    await waitForIdp(page, env.playground.issuer);
     await page.getByRole("link", { name: /cancel/i }).click();
     const alert = page.getByRole("alert").first();
-    await expect.poll(() => alert.textContent()).toContain("access_denied");
+    await expect.poll(() => alert.textContent(), WAIT).toContain("access_denied");
     expect(stats().token.total).toBe(0);
+    expect(await statusOf(page)).toBe("error");
+
+    await page.getByRole("link", { name: "Back home" }).click();
+    await page.waitForURL(`${env.playground.appUrl}/`, WAIT);
+    const card = page.getByTestId("session-card");
+    await expect.poll(() => card.getAttribute("data-status"), WAIT).toBe("error");
+    expect(await statusOf(page)).toBe("error");
+    expect(await card.locator("h1").textContent()).toBe("Sign-in cancelled");
+    expect(await card.textContent()).not.toContain("signed out");
+    expect(await eventsOf(page)).toEqual(["error"]);
+  });
+
+  it("the IdP's pages load nothing from off this machine, and signing in and out logs no error", async () => {
+    const page = await (await newContext(env.browser)).newPage();
+    const seen = record(page);
+    await page.goto(`${env.playground.appUrl}/`);
+    await page.getByTestId("sign-in").click();
+    await completeSignIn(page, env.playground, "/");
+    const idpPages = seen.requests.filter((url) => url.startsWith(`${env.playground.issuer}/interaction/`));
+    expect(idpPages.length).toBe(4); // the login and consent pages, and their form posts
+    // A missing favicon would be a console error too; the browser fetches it outside the page's requests.
+    expect(seen.problems).toEqual([]);
+
+    await page.getByTestId("sign-out").click();
+    await waitForLogoutPage(page);
+    await confirmSignOut(page);
+    expect(offOrigin(seen.requests)).toEqual([]);
+    expect(seen.problems.filter((problem) => !problem.startsWith("failed:"))).toEqual([]);
+    for (const path of ["/favicon.ico", "/favicon.svg"]) {
+      const icon = await fetch(`${env.playground.issuer}${path}`);
+      expect([icon.status, icon.headers.get("content-type")]).toEqual([200, "image/svg+xml"]);
+    }
+  });
+
+  // Fails because of the SDK, not the playground: logout() in src/core/createAuthClient.ts never reads
+  // the body of its POST to the token proxy, so the navigation to the IdP aborts that request
+  // (net::ERR_ABORTED, a red line in DevTools). Reported; `.fails` goes with the fix.
+  it.fails("signing out aborts no request", async () => {
+    const page = await signedInPage("/");
+    const seen = record(page);
+    await page.getByTestId("sign-out").click();
+    await waitForLogoutPage(page);
+    await confirmSignOut(page);
+    expect(seen.problems).toEqual([]);
   });
 
   it("refuses a POST to the token proxy from a foreign origin", async () => {
@@ -128,3 +253,46 @@ describe("the playground in Chromium", () => {
     expect(direct.headers.get("access-control-allow-origin")).toBeNull();
   });
 });
+
+describe("the playground at desktop and phone width", () => {
+  for (const [name, viewport] of [
+    ["desktop", DESKTOP],
+    ["phone", PHONE],
+  ] as const) {
+    it(`fits a ${viewport.width}px wide screen, and saves screenshots to test/e2e/output/`, async () => {
+      const page = await (await newContext(env.browser, viewport)).newPage();
+      await page.goto(`${env.playground.appUrl}/account`);
+      await waitForIdp(page, env.playground.issuer);
+      await screenshot(page, `${name}-idp-login`);
+      await completeSignIn(page, env.playground, "/account");
+      await page.getByTestId("refresh-now").click();
+      await expect.poll(() => eventsOf(page), WAIT).toEqual(["signedIn", "refreshed"]);
+      expect(await layoutFaults(page)).toEqual([]);
+      await screenshot(page, `${name}-account`);
+
+      await page.getByRole("link", { name: "Home", exact: true }).click();
+      await page.getByTestId("call-api").click();
+      await expect.poll(() => page.getByTestId("api-result").textContent(), WAIT).toContain("Hello from the protected API");
+      expect(await layoutFaults(page)).toEqual([]);
+      await screenshot(page, `${name}-home`);
+    });
+  }
+});
+
+/** Content wider than the screen, and code labels (`.tag`) cut short, as text for the assertion. */
+function layoutFaults(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const faults: string[] = [];
+    const root = document.documentElement;
+    if (root.scrollWidth > root.clientWidth) faults.push(`page scrolls sideways: ${root.scrollWidth}px > ${root.clientWidth}px`);
+    for (const tag of document.querySelectorAll<HTMLElement>(".tag, .pill")) {
+      const box = tag.getBoundingClientRect();
+      if (tag.scrollWidth > tag.clientWidth || box.right > root.clientWidth) faults.push(`cut off: ${tag.textContent ?? ""}`);
+    }
+    return faults;
+  });
+}
+
+async function waitForLogoutPage(page: Page): Promise<void> {
+  await page.waitForURL((url) => url.origin === env.playground.issuer && url.pathname === "/session/end", WAIT);
+}

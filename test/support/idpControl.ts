@@ -68,7 +68,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 // ---------------------------------------------------------------------------
-// Driving the devInteractions login/consent pages
+// Driving the local IdP's login/consent pages (playground/idpPages.ts)
 
 const MAX_STEPS = 20;
 const DEFAULT_PASSWORD = "any-password";
@@ -80,7 +80,7 @@ interface PendingRequest {
 }
 
 /**
- * Plays the user at oidc-provider's devInteractions for `authorizationUrl` and
+ * Plays the user at the local IdP's login and consent pages for `authorizationUrl` and
  * resolves with the redirect back to the client (its redirect_uri with
  * code/state/iss, or error=...), without requesting it.
  */
@@ -198,7 +198,7 @@ function formUrlEncode(value: string): string {
 }
 
 // ---------------------------------------------------------------------------
-// Minimal HTML form parsing: enough for oidc-provider's own templates, which
+// Minimal HTML form parsing: enough for the local IdP's own templates, which
 // are generated and attribute-quoted, not for arbitrary HTML.
 
 interface ParsedForm {
