@@ -99,13 +99,17 @@ describe("the playground in Chromium", () => {
     await expect.poll(() => statusOf(page), WAIT).toBe("unauthenticated");
   });
 
-  // Fails because of the SDK, not the playground: logout() in src/core/createAuthClient.ts ends the
-  // session before it navigates to the IdP, so the mounted <RequireAuth> sees "unauthenticated" and
-  // starts a login meanwhile: always one more authorization request, and about every other time the
-  // IdP (still signed in) answers it at once and the user lands back on /callback, signed in again,
-  // with the revocation aborted and the end-session page never shown. Reported; `.fails` goes with the fix.
-  it.fails("Sign out on the guarded account page revokes, ends the IdP session, and starts no new login", async () => {
+  // The guard on /account sees "unauthenticated" as soon as the sign-out starts: the client must start
+  // no login until the page has left for the IdP, or the IdP (still signed in) would sign the user back in.
+  it.each([0, 300, 1500])("Sign out on the guarded account page revokes, ends the IdP session, and starts no new login (%i ms on the proxy's logout)", async (latency) => {
     const page = await signedInPage("/account");
+    if (latency > 0) {
+      // A slow backend: the sign-out's POST to the proxy takes this long to leave the browser.
+      await page.route("**/auth/token", async (route) => {
+        if (route.request().postData()?.includes("action=logout")) await new Promise((resolve) => setTimeout(resolve, latency));
+        await route.continue();
+      });
+    }
     const before = stats();
     await page.getByTestId("sign-out").click();
     await waitForLogoutPage(page);
@@ -150,14 +154,15 @@ describe("the playground in Chromium", () => {
     expect(seen.requests.filter((url) => url.includes("/interaction/"))).toEqual([]);
   });
 
-  it("logs sessionExpired when the IdP refuses a refresh, and the page says what the header says", async () => {
+  it("logs sessionExpired (and error) when the IdP refuses a refresh, and the page says what the header says", async () => {
     const page = await signedInPage("/");
     env.idp.setFault({ token: "400-empty", times: 1 });
     await page.evaluate(() =>
       (window as unknown as { __reactSso: { getAccessToken(o: object): Promise<string> } }).__reactSso.getAccessToken({ forceRefresh: true }).catch(() => "refused"),
     );
     await expect.poll(() => statusOf(page), WAIT).toBe("unauthenticated");
-    expect(await eventsOf(page)).toEqual(["signedIn", "sessionExpired", "signedOut"]);
+    // The session is over everywhere, and the failure is reported like any other (an error event after signedOut).
+    await expect.poll(() => eventsOf(page), WAIT).toEqual(["signedIn", "sessionExpired", "signedOut", "error"]);
     expect(await page.getByTestId("auth-error").textContent()).toContain("session_expired");
     const card = page.getByTestId("session-card");
     expect(await card.getAttribute("data-status")).toBe("unauthenticated");
@@ -207,10 +212,9 @@ describe("the playground in Chromium", () => {
     }
   });
 
-  // Fails because of the SDK, not the playground: logout() in src/core/createAuthClient.ts never reads
-  // the body of its POST to the token proxy, so the navigation to the IdP aborts that request
-  // (net::ERR_ABORTED, a red line in DevTools). Reported; `.fails` goes with the fix.
-  it.fails("signing out aborts no request", async () => {
+  // The sign-out POST to the proxy is read to its end before the page leaves for the IdP; otherwise
+  // the navigation aborts it (net::ERR_ABORTED, a red line in DevTools).
+  it("signing out aborts no request", async () => {
     const page = await signedInPage("/");
     const seen = record(page);
     await page.getByTestId("sign-out").click();

@@ -40,6 +40,20 @@ describe("tabs of the same app in Chromium", () => {
     expect(me.status).toBe(200);
   });
 
+  it("ten times in a row, in cookie mode: one refresh and three working tokens every time", async () => {
+    const { pages } = await tabs(3);
+    for (let round = 1; round <= 10; round++) {
+      idp().reset();
+      // Another three minutes later by every tab's clock: the token of the round before has expired.
+      for (const page of pages) await page.clock.setSystemTime(Date.now() + round * 3 * 60_000);
+      const tokens = await Promise.all(pages.map(tokenOf));
+      expect({ round, refreshes: idp().stats().token.refresh_token }).toEqual({ round, refreshes: 1 });
+      expect({ round, distinct: new Set(tokens).size }).toEqual({ round, distinct: 1 });
+      const me = await fetch(`${env.playground.appUrl}/api/me`, { headers: { Authorization: `Bearer ${tokens[0]}` } });
+      expect({ round, status: me.status }).toEqual({ round, status: 200 });
+    }
+  });
+
   it("signing out in one tab signs the others out, without a reload", async () => {
     const { pages } = await tabs(3);
     const [first, ...others] = pages as [Page, ...Page[]];
