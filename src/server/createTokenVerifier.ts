@@ -85,11 +85,13 @@ export interface AuthInfo {
 export interface TokenVerifier {
   /**
    * Resolves what the request's access token says, or rejects with an {@link AuthError} whose
-   * `status` and `wwwAuthenticate` are the answer to send (RFC 6750 §3): 401 without error code
+   * `status`, `wwwAuthenticate`, `error` (else `code`) and `errorDescription` are the answer to
+   * send (RFC 6750 §3), safe to show the caller: 401 without error code
    * when there are no credentials; 400 `invalid_request` for a malformed `Authorization` header
    * or a token in the query string; 401 `invalid_token` for a bad, expired, revoked or foreign
    * token; 403 `insufficient_scope`; 503 (`transient`) when the IdP or its JWKS cannot be
-   * reached, and 500 when the verifier's own configuration is wrong.
+   * reached. When the verifier's own configuration is wrong (an issuer without discovery, refused
+   * introspection credentials) the error has no `status`, and the guards answer 500.
    */
   verify(request: RequestLike, options?: VerifyOptions): Promise<AuthInfo>;
 }
@@ -123,12 +125,23 @@ function refusal(status: 400 | 401 | 403, code: RefusalCode, description: string
 
 const invalidToken = (description: string) => refusal(401, AuthErrorCode.InvalidToken, description);
 
-/** The IdP failed us, not the caller: never a 401, which would sign a user out. */
+/**
+ * The IdP failed us, not the caller: never a 401, which would sign a user out. A 503 when trying
+ * again may help; otherwise the verifier's own configuration is wrong, which has no status of
+ * its own (the guards answer 500).
+ */
 function upstreamFailure(err: AuthError): AuthError {
   const message = `The access token could not be checked: ${err.message}`;
+  // The message, with the IdP's URLs, is for the server's logs; the description is for the caller.
   return err.transient
-    ? new AuthError(AuthErrorCode.TemporarilyUnavailable, message, { status: 503, retryAfter: err.retryAfter, cause: err })
-    : new AuthError(err.code, message, { status: 500, error: err.error, errorDescription: err.errorDescription, cause: err });
+    ? new AuthError(AuthErrorCode.TemporarilyUnavailable, message, {
+        status: 503,
+        error: AuthErrorCode.TemporarilyUnavailable,
+        errorDescription: "The access token cannot be checked right now; try again later.",
+        retryAfter: err.retryAfter,
+        cause: err,
+      })
+    : new AuthError(err.code, message, { error: err.error, errorDescription: err.errorDescription, cause: err });
 }
 
 /** RFC 6750 §2.1 b64token. */
@@ -143,10 +156,8 @@ export function bearerToken(request: RequestLike): string {
   if (header === undefined || !/^bearer(\s|$)/i.test(header.trim())) {
     if (inQuery) throw refusal(400, AuthErrorCode.InvalidRequest, "Access tokens in the query string are refused: send it in the Authorization header.");
     // No credentials, or another scheme: RFC 6750 §3.1 names no error code then.
-    throw new AuthError(AuthErrorCode.LoginRequired, 'No access token: send it in the Authorization header as "Bearer <token>".', {
-      status: 401,
-      wwwAuthenticate: bearerChallenge(),
-    });
+    const description = 'No access token: send it in the Authorization header as "Bearer <token>".';
+    throw new AuthError(AuthErrorCode.LoginRequired, description, { status: 401, errorDescription: description, wwwAuthenticate: bearerChallenge() });
   }
   const token = BEARER.exec(header)?.[1];
   if (token === undefined) throw refusal(400, AuthErrorCode.InvalidRequest, 'The Authorization header is not "Bearer <token>".');

@@ -1,6 +1,7 @@
 import * as oauth from "oauth4webapi";
 import { AuthError, AuthErrorCode } from "../shared/AuthError.js";
-import { isSafeEndpoint, toAuthError, type IdpHttp } from "./idpHttp.js";
+import { loggableEndpoint } from "./debug.js";
+import { isSafeEndpoint, retryAfterOf, toAuthError, type IdpHttp } from "./idpHttp.js";
 
 /** The metadata fields that name endpoints react-sso may send credentials or tokens to. */
 const ENDPOINT_FIELDS = ["authorization_endpoint", "token_endpoint", "revocation_endpoint", "introspection_endpoint", "jwks_uri"] as const;
@@ -29,7 +30,10 @@ export async function discover(issuer: string, http: IdpHttp): Promise<oauth.Aut
       await response.body?.cancel().catch(() => undefined);
       // A server error says nothing about the other path: it is down, try again later.
       if (response.status >= 500) {
-        throw new AuthError(AuthErrorCode.InvalidResponse, `The issuer's discovery document answered HTTP ${response.status}; try again later.`, { status: response.status });
+        throw new AuthError(AuthErrorCode.InvalidResponse, `The issuer's discovery document (${loggableEndpoint(response.url || issuer)}) answered HTTP ${response.status}; try again later.`, {
+          status: response.status,
+          retryAfter: retryAfterOf(response),
+        });
       }
       continue;
     }

@@ -104,17 +104,22 @@ describe("the answer to a refused request", () => {
     expect(JSON.parse(authFailure(refusal({ headers: {} })).body)).toMatchObject({ error: "login_required" });
   });
 
-  it("tells the caller of an IdP failure only that it may retry, with Retry-After when the IdP sent one", () => {
-    const err = new AuthError("temporarily_unavailable", "The access token could not be checked: http://idp.internal:8080/jwks could not be reached.", { status: 503, retryAfter: 7 });
+  it("tells the caller of an IdP failure only that it may retry, with Retry-After when the IdP sent one", async () => {
+    const verifier = createTokenVerifier({
+      issuer: "https://idp.internal:8443",
+      audience: "api",
+      fetch: async () => new Response("busy", { status: 503, headers: { "Retry-After": "7" } }),
+    });
+    const err = await verifier.verify({ headers: { authorization: `Bearer ${TOKEN}` } }).catch((e: unknown) => e as AuthError);
+    expect(err).toMatchObject({ status: 503, code: "temporarily_unavailable", transient: true, message: expect.stringContaining("idp.internal") });
     const failure = authFailure(err);
     expect(failure).toMatchObject({ status: 503, headers: { "Retry-After": "7" } });
     expect(failure.headers["WWW-Authenticate"]).toBeUndefined();
-    expect(failure.body).not.toContain("idp.internal");
-    expect(JSON.parse(failure.body)).toMatchObject({ error: "temporarily_unavailable" });
+    expect(JSON.parse(failure.body)).toEqual({ error: "temporarily_unavailable", error_description: "The access token cannot be checked right now; try again later." });
   });
 
-  it("answers anything else with a bare 500", () => {
-    for (const err of [new Error("boom with a secret"), new AuthError("invalid_client", "introspection credentials refused", { status: 500 })]) {
+  it("answers anything without a status with a bare 500", () => {
+    for (const err of [new Error("boom with a secret"), new AuthError("invalid_client", "introspection credentials refused", { error: "invalid_client" })]) {
       const failure = authFailure(err);
       expect(failure.status).toBe(500);
       expect(JSON.parse(failure.body)).toEqual({ error: "server_error", error_description: "The access token could not be checked." });
