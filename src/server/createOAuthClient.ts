@@ -295,7 +295,7 @@ export function createOAuthClient(options: OAuthClientOptions): OAuthClient {
     const idToken = response.id_token;
     if (idToken === undefined) return;
     const refuse = (why: string) => new AuthError(AuthErrorCode.InvalidIdToken, `The ID token was refused: ${why}`);
-    if (!up.issuer || (!up.jwks && !clientSecret)) throw refuse('it cannot be verified without an issuer and its keys (set "issuer", and "jwksUri" for a server without discovery).');
+    if (!up.issuer || (!up.jwks && !clientSecret)) throw unverifiableIdToken();
     const claims = oauth.getValidatedIdTokenClaims(response);
     // OpenID Connect Core §3.1.3.7: an azp names the client the token was issued to.
     if (claims?.azp !== undefined && claims.azp !== clientId) throw refuse("it was issued to another client (azp).");
@@ -321,6 +321,12 @@ export function createOAuthClient(options: OAuthClientOptions): OAuthClient {
     }
   }
 
+  const unverifiableIdToken = () =>
+    new AuthError(
+      AuthErrorCode.InvalidIdToken,
+      'The ID token was refused: it cannot be verified without an issuer and its keys (set "issuer", and "jwksUri" for a server without discovery).',
+    );
+
   /** A token-endpoint exchange and its answer as a TokenSet. */
   async function tokenRequest(
     grant: string,
@@ -332,7 +338,10 @@ export function createOAuthClient(options: OAuthClientOptions): OAuthClient {
     const who = `The token endpoint (${grant})`;
     const response = await call(who, () => send(as, auth));
     const receivedAt = Date.now();
-    const body = await call(who, () => process(as, response));
+    const body = await call(who, () => process(as, response)).catch((err: AuthError) => {
+      // oauth4webapi checked the ID token's iss against a stand-in: say what is missing instead.
+      throw err.code === AuthErrorCode.InvalidIdToken && !up.issuer ? unverifiableIdToken() : err;
+    });
     await verifyIdToken(up, body);
     return tokenSetOf(body as TokenInput, receivedAt, keepRefreshToken);
   }
@@ -401,7 +410,12 @@ export function createOAuthClient(options: OAuthClientOptions): OAuthClient {
           // The caller checked state; oauth4webapi checks iss, which it would require from a server
           // that advertises RFC 9207 even when the caller has none to give.
           const checkedAs = iss === undefined ? { ...as, authorization_response_iss_parameter_supported: false } : as;
-          const callback = oauth.validateAuthResponse(checkedAs, client, new URLSearchParams({ code, ...(iss === undefined ? {} : { iss }) }), oauth.skipStateCheck);
+          let callback: URLSearchParams;
+          try {
+            callback = oauth.validateAuthResponse(checkedAs, client, new URLSearchParams({ code, ...(iss === undefined ? {} : { iss }) }), oauth.skipStateCheck);
+          } catch {
+            throw new AuthError(AuthErrorCode.IssuerMismatch, `The callback's iss is not the issuer ${JSON.stringify(as.issuer)}: the code may come from another server (a mix-up attack), and is not exchanged.`);
+          }
           return oauth.authorizationCodeGrantRequest(as, client, auth, callback, redirectUri, codeVerifier, http.options());
         },
         // With a nonce the answer must hold an ID token carrying it; without one, an ID token must carry none.

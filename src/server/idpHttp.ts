@@ -58,7 +58,7 @@ export function createIdpHttp(baseFetch: typeof fetch | undefined, timeoutMs: nu
 }
 
 /** Seconds from a Retry-After header (delta-seconds or HTTP-date). */
-function retryAfterOf(response: Response): number | undefined {
+export function retryAfterOf(response: Response): number | undefined {
   const value = response.headers.get("retry-after");
   if (!value) return undefined;
   if (/^\s*\d+\s*$/.test(value)) return Number(value);
@@ -107,6 +107,10 @@ export async function toAuthError(err: unknown, who: string): Promise<AuthError>
   if (err instanceof oauth.OperationProcessingError || err instanceof oauth.UnsupportedOperationError) {
     const detail = (err as { cause?: unknown }).cause;
     if (detail instanceof Response && !detail.ok) return httpFailure(detail, who, await oauthBody(detail));
+    // The only JWTs oauth4webapi checks for us are ID tokens (nonce, iss, aud, azp, exp, iat).
+    if (err.code === oauth.JWT_CLAIM_COMPARISON || err.code === oauth.JWT_TIMESTAMP_CHECK) {
+      return new AuthError(AuthErrorCode.InvalidIdToken, `${who} sent an ID token that was refused: ${cleanDescription(err.message) ?? "invalid claims"}.`);
+    }
     if (err.code === oauth.HTTP_REQUEST_FORBIDDEN || err.code === oauth.REQUEST_PROTOCOL_FORBIDDEN) {
       return new AuthError(AuthErrorCode.Config, `${who} is not an https URL (plain http only on loopback hosts).`);
     }
