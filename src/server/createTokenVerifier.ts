@@ -231,8 +231,12 @@ const MAX_CACHED = 1000;
 /**
  * The resource-server guard: checks the bearer token of a request the way RFC 6750, RFC 9068 and
  * RFC 7662 describe. A JWT access token is verified against the issuer's JWKS (signature, `iss`,
- * `aud`, `exp`, `nbf`, `typ` `at+jwt` or `JWT`); any other token goes to the introspection
- * endpoint when `introspection` is configured. Required scopes are checked last.
+ * `aud`, `exp`, `nbf`, `typ` `at+jwt` or `JWT`) and never sent to introspection; any other token
+ * goes to the introspection endpoint when `introspection` is configured. Without a JWKS (no
+ * `jwksUri`, none discovered) every token is introspected, as servers whose JWTs only they can
+ * check (HS256) require. An introspected token must be active, unexpired, name this API in
+ * `aud`, and not be a refresh token. Required scopes are checked last. Sender-constrained tokens
+ * (`cnf`: DPoP, mTLS) are refused: this guard does not check their proof.
  *
  * @example
  * ```ts
