@@ -5,7 +5,7 @@ import type { AuthInfo, TokenVerifier, VerifyOptions } from "./createTokenVerifi
 import { scopeList } from "./scopes.js";
 
 /** A request {@link requireAuth} let through: `auth` says what its access token grants. */
-export type AuthenticatedRequest<Request extends IncomingMessage = IncomingMessage> = Request & { auth: AuthInfo };
+export type AuthenticatedRequest<Req extends IncomingMessage = IncomingMessage> = Req & { auth: AuthInfo };
 
 /**
  * Middleware for node:http, Express and Connect (`(req, res, next)`) that lets a request through
