@@ -78,6 +78,8 @@ export interface AuthErrorOptions {
   status?: number | undefined;
   /** Seconds the server asked us to wait (`Retry-After`), when it did. */
   retryAfter?: number | undefined;
+  /** The `WWW-Authenticate` value for the answer, on the resource-server guard's errors. @see https://www.rfc-editor.org/rfc/rfc6750#section-3 */
+  wwwAuthenticate?: string | undefined;
   /** The underlying error. */
   cause?: unknown;
 }
@@ -94,6 +96,7 @@ export class AuthError extends Error {
   readonly errorUri: string | undefined;
   readonly status: number | undefined;
   readonly retryAfter: number | undefined;
+  readonly wwwAuthenticate: string | undefined;
 
   constructor(code: AuthErrorCode, message: string, options: AuthErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -103,6 +106,7 @@ export class AuthError extends Error {
     this.errorUri = options.errorUri;
     this.status = options.status;
     this.retryAfter = options.retryAfter;
+    this.wwwAuthenticate = options.wwwAuthenticate;
   }
 
   /**

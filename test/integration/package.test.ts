@@ -74,18 +74,31 @@ describe("the packed package", () => {
     const out = JSON.parse(run("node", ["--input-type=module", "-e", script], dir)) as Record<string, unknown>;
     expect(out.core).toEqual(["AuthError", "AuthErrorCode", "createAuthClient", "extractQueryParams", "sanitizeReturnTo"]);
     expect(out.react).toEqual(expect.arrayContaining(["OAuthProvider", "useAuth", "useAuthFetch", "RequireAuth", "Callback", "createAuthClient", "AuthError"]));
-    expect(out.server).toEqual(["PROXY_HEADER", "REFUSED_HEADER", "createTokenProxy", "toNodeHandler"]);
+    expect(out.server).toEqual([
+      "AuthError",
+      "AuthErrorCode",
+      "PROXY_HEADER",
+      "REFUSED_HEADER",
+      "createOAuthClient",
+      "createToken",
+      "createTokenProxy",
+      "createTokenVerifier",
+      "requireAuth",
+      "toNodeHandler",
+      "withAuth",
+    ]);
     expect(out.status).toBe("loading");
     // One copy of the core: the React entry re-exports it rather than bundling its own.
     expect(out.sameError).toBe(true);
   });
 
+  // Two full tsc runs, which take longer than the suite's 20 s default on a busy machine.
   it("type-checks a consumer under moduleResolution bundler and node16", () => {
     writeFileSync(
       join(dir, "consumer.ts"),
       `import { OAuthProvider, useAuth, type AuthSnapshot } from "react-sso-kit";
 import { createAuthClient, AuthErrorCode } from "react-sso-kit/core";
-import { createTokenProxy, toNodeHandler } from "react-sso-kit/server";
+import { createOAuthClient, createToken, createTokenProxy, createTokenVerifier, requireAuth, toNodeHandler, withAuth, type AuthInfo, type TokenSet } from "react-sso-kit/server";
 const client = createAuthClient({ authority: "https://sso.example.com", clientId: "c", redirectUri: "https://app/cb" });
 const snapshot: AuthSnapshot = client.getSnapshot();
 const code: "config" = AuthErrorCode.Config;
@@ -93,7 +106,12 @@ const code: "config" = AuthErrorCode.Config;
 const proxy = createTokenProxy({ issuer: "https://sso.example.com", clientId: "c", clientSecret: process.env.SSO_CLIENT_SECRET, allowedOrigins: ["https://app.example.com"], redirectUris: ["https://app.example.com/cb"], cookie: { secrets: ["x".repeat(32)], name: process.env.COOKIE_NAME } });
 const withEnv = createAuthClient({ authority: "https://sso.example.com", clientId: "c", redirectUri: "https://app/cb", tokenProxy: process.env.TOKEN_PROXY, postLogoutRedirectUri: process.env.AFTER_LOGOUT });
 const handler: (r: Request) => Promise<Response> = proxy;
-export { OAuthProvider, useAuth, snapshot, code, handler, toNodeHandler, withEnv };
+const verifier = createTokenVerifier({ issuer: process.env.SSO_ISSUER, audience: "https://api.example.com", jwksUri: process.env.JWKS_URI, introspection: { clientId: "api", clientSecret: process.env.API_SECRET, endpoint: process.env.INTROSPECTION } });
+const guard = requireAuth(verifier, { scopes: ["orders:read"] });
+const route: (r: Request) => Promise<Response> = withAuth(verifier, (_request, auth: AuthInfo) => Response.json({ sub: auth.sub }), { scopes: process.env.SCOPES });
+const service = createOAuthClient({ issuer: "https://sso.example.com", clientId: "svc", clientSecret: process.env.SECRET, tokenEndpoint: process.env.TOKEN_ENDPOINT, timeoutMs: undefined });
+const restored: TokenSet = createToken({ access_token: "a", token_type: "bearer", expires_at: process.env.EXPIRES_AT });
+export { OAuthProvider, useAuth, snapshot, code, handler, toNodeHandler, withEnv, guard, route, service, restored };
 `,
     );
     // An ESM consumer, as the package is ESM only.

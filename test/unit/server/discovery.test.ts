@@ -1,0 +1,91 @@
+// @vitest-environment node
+// Which discovery URLs are asked, in which order, and what each answer means: a counting fetch
+// plays the server (the integration tests read real oidc-provider metadata).
+import { describe, expect, it } from "vitest";
+import { AuthError } from "../../../src/shared/AuthError.js";
+import { cachedDiscovery, discover } from "../../../src/server/discovery.js";
+import { createIdpHttp } from "../../../src/server/idpHttp.js";
+
+function server(routes: Record<string, () => Response>) {
+  const asked: string[] = [];
+  const http = createIdpHttp(async (input) => {
+    const url = String(input);
+    asked.push(url);
+    const route = routes[url];
+    if (!route) return new Response("not found", { status: 404 });
+    return route();
+  }, 1000, undefined);
+  return { http, asked };
+}
+
+const doc = (issuer: string, extra: Record<string, unknown> = {}) => () => Response.json({ issuer, token_endpoint: `${issuer}/token`, ...extra });
+
+describe("discover", () => {
+  it("reads OpenID Connect Discovery first", async () => {
+    const { http, asked } = server({ "https://sso.example.com/.well-known/openid-configuration": doc("https://sso.example.com") });
+    await expect(discover("https://sso.example.com", http)).resolves.toMatchObject({ token_endpoint: "https://sso.example.com/token" });
+    expect(asked).toEqual(["https://sso.example.com/.well-known/openid-configuration"]);
+  });
+
+  it("falls back to RFC 8414, with the path-insertion form for an issuer with a path", async () => {
+    const issuer = "https://sso.example.com/tenant-a";
+    const { http, asked } = server({ "https://sso.example.com/.well-known/oauth-authorization-server/tenant-a": doc(issuer) });
+    await expect(discover(issuer, http)).resolves.toMatchObject({ issuer });
+    expect(asked).toEqual([
+      "https://sso.example.com/tenant-a/.well-known/openid-configuration",
+      "https://sso.example.com/.well-known/oauth-authorization-server/tenant-a",
+    ]);
+  });
+
+  it("without either document, is a config error with the status", async () => {
+    const { http } = server({});
+    const err = await discover("https://sso.example.com", http).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: "config", status: 404, transient: false, message: expect.stringContaining("no discovery document") });
+  });
+
+  it("a 5xx is transient and does not try the other path", async () => {
+    const { http, asked } = server({ "https://sso.example.com/.well-known/openid-configuration": () => new Response("busy", { status: 503 }) });
+    await expect(discover("https://sso.example.com", http)).rejects.toMatchObject({ status: 503, transient: true });
+    expect(asked).toHaveLength(1);
+  });
+
+  it.each(["https://sso.example.com/", "https://SSO.example.com", "https://sso.example.com:443", "https://evil.example.com"])(
+    "refuses a document whose issuer is %j, not the configured string",
+    async (stated) => {
+      const { http } = server({ "https://sso.example.com/.well-known/openid-configuration": doc(stated) });
+      await expect(discover("https://sso.example.com", http)).rejects.toMatchObject({ code: "config", message: expect.stringContaining("names the issuer") });
+    },
+  );
+
+  it.each(["token_endpoint", "revocation_endpoint", "introspection_endpoint", "jwks_uri", "authorization_endpoint"])("refuses a plain-http %s", async (field) => {
+    const { http } = server({ "https://sso.example.com/.well-known/openid-configuration": doc("https://sso.example.com", { [field]: "http://sso.example.com/x" }) });
+    await expect(discover("https://sso.example.com", http)).rejects.toMatchObject({ code: "config", message: expect.stringContaining(field) });
+  });
+
+  it("accepts plain http on loopback hosts", async () => {
+    const { http } = server({ "http://127.0.0.1:4000/.well-known/openid-configuration": doc("http://127.0.0.1:4000") });
+    await expect(discover("http://127.0.0.1:4000", http)).resolves.toMatchObject({ token_endpoint: "http://127.0.0.1:4000/token" });
+  });
+});
+
+describe("cachedDiscovery", () => {
+  it("keeps an answer, and forgets a failure so the next call asks again", async () => {
+    let up = false;
+    const { http, asked } = server({
+      "https://sso.example.com/.well-known/openid-configuration": () => (up ? doc("https://sso.example.com")() : new Response("", { status: 502 })),
+    });
+    const get = cachedDiscovery("https://sso.example.com", http);
+    await expect(get()).rejects.toBeInstanceOf(AuthError);
+    up = true;
+    await expect(get()).resolves.toMatchObject({ issuer: "https://sso.example.com" });
+    await get();
+    expect(asked).toHaveLength(2);
+  });
+
+  it("concurrent callers share one request", async () => {
+    const { http, asked } = server({ "https://sso.example.com/.well-known/openid-configuration": doc("https://sso.example.com") });
+    const get = cachedDiscovery("https://sso.example.com", http);
+    await Promise.all([get(), get(), get()]);
+    expect(asked).toHaveLength(1);
+  });
+});
