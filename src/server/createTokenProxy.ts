@@ -1,5 +1,8 @@
-import { createRemoteJWKSet, customFetch as joseFetch, decodeJwt, decodeProtectedHeader, jwtVerify } from "jose";
+import { decodeJwt, decodeProtectedHeader, jwtVerify, type JWTPayload } from "jose";
 import * as oauth from "oauth4webapi";
+import { chooseClientAuthMethod, clientAuthentication } from "./clientAuth.js";
+import { resolveDebug, tracedFetch, type DebugOption } from "./debug.js";
+import { createJwksSource, verifyWithJwks, type JwksSource } from "./jwks.js";
 import { deriveKey, open, readCookie, seal, serializeCookie } from "./sealedCookie.js";
 import { didYouMean } from "../shared/didYouMean.js";
 import { isLoopback } from "../shared/urls.js";
@@ -26,8 +29,10 @@ export interface TokenProxyOptions {
   /** The client secret. Omit for a public client (the proxy then only holds the refresh token). */
   clientSecret?: string | undefined;
   /**
-   * How the secret is sent to the IdP.
-   * @default "client_secret_basic"
+   * How the secret is sent to the IdP. Basic credentials leave the unreserved characters
+   * (`A–Z a–z 0–9 - . _ ~`) as they are and percent-encode the rest, which servers that decode
+   * and servers that do not both accept.
+   * @default "client_secret_post" when discovery lists it and not "client_secret_basic"; else "client_secret_basic"
    * @see https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1
    */
   clientAuthentication?: "client_secret_basic" | "client_secret_post" | undefined;
@@ -71,6 +76,13 @@ export interface TokenProxyOptions {
   entraMultiTenant?: boolean | undefined;
   /** The `fetch` used to reach the IdP. @default globalThis.fetch */
   fetch?: typeof fetch | undefined;
+  /**
+   * One line per request to the IdP (method, endpoint, status, milliseconds; never a token, a
+   * secret or a code): a function that receives it, or `true` for stderr. The environment
+   * variable `DEBUG=react-sso` turns on the same lines.
+   * @default off, unless DEBUG names react-sso
+   */
+  debug?: DebugOption | undefined;
 }
 
 /** A Web-standard request handler: usable as-is in Hono, Next.js route handlers, workers, Bun and Deno. */
@@ -97,7 +109,7 @@ function configError(field: string, expected: string): never {
   throw new TypeError(`react-sso-kit/server createTokenProxy: "${field}" ${expected}.`);
 }
 
-const OPTIONS = "issuer tokenEndpoint revocationEndpoint jwksUri clientId clientSecret clientAuthentication allowedOrigins redirectUris refreshToken cookie timeoutMs maxBodyBytes entraMultiTenant fetch".split(" ");
+const OPTIONS = "issuer tokenEndpoint revocationEndpoint jwksUri clientId clientSecret clientAuthentication allowedOrigins redirectUris refreshToken cookie timeoutMs maxBodyBytes entraMultiTenant fetch debug".split(" ");
 const COOKIE_OPTIONS = ["secrets", "name", "maxAge"];
 
 /** A misspelt option would silently fall back to its default (a wrong cookie lifetime, say): refuse it, with the likely fix. */
@@ -124,7 +136,9 @@ function checkUrl(field: string, value: unknown): URL {
 
 interface Upstream {
   as: oauth.AuthorizationServer;
-  jwks: ReturnType<typeof createRemoteJWKSet> | undefined;
+  jwks: JwksSource | undefined;
+  /** How the client authenticates: configured, or chosen from what discovery lists. */
+  auth: oauth.ClientAuth;
   /** The `iss` an ID token must carry: the configured or discovered issuer, never a guess. */
   issuer: string | undefined;
 }
@@ -170,8 +184,8 @@ export function createTokenProxy(options: TokenProxyOptions): TokenProxy {
   if (options.clientSecret !== undefined && (typeof options.clientSecret !== "string" || options.clientSecret === "")) {
     configError("clientSecret", "must be a non-empty string (or omitted for a public client)");
   }
-  const auth = options.clientAuthentication ?? "client_secret_basic";
-  if (auth !== "client_secret_basic" && auth !== "client_secret_post") {
+  const auth = options.clientAuthentication;
+  if (auth !== undefined && auth !== "client_secret_basic" && auth !== "client_secret_post") {
     configError("clientAuthentication", 'must be "client_secret_basic" or "client_secret_post"');
   }
   if (!Array.isArray(options.allowedOrigins) || options.allowedOrigins.length === 0) {
@@ -203,14 +217,9 @@ export function createTokenProxy(options: TokenProxyOptions): TokenProxy {
 
   const clientId = options.clientId;
   const client: oauth.Client = { client_id: clientId };
-  const clientAuth = !options.clientSecret
-    ? oauth.None()
-    : auth === "client_secret_post"
-      ? oauth.ClientSecretPost(options.clientSecret)
-      : oauth.ClientSecretBasic(options.clientSecret);
   const origins = new Set(options.allowedOrigins);
   const redirectUris = new Set(options.redirectUris);
-  const doFetch = options.fetch ?? globalThis.fetch;
+  const doFetch = tracedFetch(options.fetch ?? globalThis.fetch, resolveDebug(options.debug));
   const keys = Promise.all(secrets.map(deriveKey));
   // Plain http only when the operator configured a loopback http URL (checkUrl allows nothing else).
   const insecure = [options.issuer, options.tokenEndpoint, options.revocationEndpoint, options.jwksUri].some((u) => u?.startsWith("http:"));
@@ -289,10 +298,10 @@ export function createTokenProxy(options: TokenProxyOptions): TokenProxy {
           throw new Rejection(502, "server_error", "The identity provider advertises an endpoint that is not https.");
         }
       }
-      const jwks = as.jwks_uri
-        ? createRemoteJWKSet(new URL(as.jwks_uri), { timeoutDuration: timeoutMs, [joseFetch]: (url, init) => doFetch(url, init) })
-        : undefined;
-      return { as, jwks, issuer: options.issuer === undefined ? undefined : as.issuer };
+      // Keys are cached; an unknown kid (a rotation) refetches at once, and only repeated unknown kids are throttled.
+      const jwks = as.jwks_uri ? createJwksSource({ uri: as.jwks_uri, fetch: doFetch, timeoutMs }) : undefined;
+      const method = chooseClientAuthMethod(as.token_endpoint_auth_methods_supported, options.clientSecret !== undefined, auth);
+      return { as, jwks, issuer: options.issuer === undefined ? undefined : as.issuer, auth: clientAuthentication(method, options.clientSecret) };
     })();
     // An IdP that is down now may be up for the next request.
     upstream.catch(() => {
@@ -432,18 +441,21 @@ export function createTokenProxy(options: TokenProxyOptions): TokenProxy {
   async function verifyIdToken(idToken: string, up: Upstream): Promise<void> {
     try {
       const { alg } = decodeProtectedHeader(idToken);
-      const key =
-        typeof alg === "string" && alg.startsWith("HS") && options.clientSecret
-          ? new TextEncoder().encode(options.clientSecret)
-          : up.jwks;
-      if (!key || !up.issuer) throw new Error("set issuer and jwksUri to verify ID tokens");
+      if (!up.issuer) throw new Error("set issuer and jwksUri to verify ID tokens");
       const template = options.entraMultiTenant === true && tenantTemplate(up.issuer);
-      // jwtVerify never accepts alg "none"; OIDC Core §2 requires iss, sub, aud, exp and iat.
-      const { payload } = await jwtVerify(idToken, key as Parameters<typeof jwtVerify>[1], {
-        ...(!template && { issuer: up.issuer }),
-        audience: clientId,
-        requiredClaims: ["iss", "sub", "aud", "exp", "iat"],
-      });
+      // jose never accepts alg "none"; OIDC Core §2 requires iss, sub, aud, exp and iat.
+      const checks = { ...(!template && { issuer: up.issuer }), audience: clientId, requiredClaims: ["iss", "sub", "aud", "exp", "iat"] };
+      let payload: JWTPayload;
+      if (typeof alg === "string" && alg.startsWith("HS") && options.clientSecret) {
+        // OIDC Core §10.1: an HMAC-signed ID token is keyed with the client secret; asymmetric keys never verify HMAC.
+        ({ payload } = await jwtVerify(idToken, new TextEncoder().encode(options.clientSecret), { ...checks, algorithms: [alg] }));
+      } else if (up.jwks) {
+        ({ payload } = await verifyWithJwks(idToken, up.jwks, checks));
+      } else {
+        throw new Error("set issuer and jwksUri to verify ID tokens");
+      }
+      // OIDC Core §3.1.3.7: an authorized party, when named, must be this client.
+      if (payload.azp !== undefined && payload.azp !== clientId) throw new Error("azp");
       // Entra multi-tenant: the issuer is the template with the token's own tenant.
       if (template && (typeof payload.tid !== "string" || payload.iss !== up.issuer.replace("{tenantid}", payload.tid))) throw new Error("iss");
     } catch {
@@ -483,7 +495,7 @@ export function createTokenProxy(options: TokenProxyOptions): TokenProxy {
       const up = token ? await loadUpstream().catch(() => undefined) : undefined;
       if (token && up?.as.revocation_endpoint) {
         await oauth
-          .revocationRequest(up.as, client, clientAuth, token, { ...upstreamOptions(), additionalParameters: { token_type_hint: "refresh_token" } })
+          .revocationRequest(up.as, client, up.auth, token, { ...upstreamOptions(), additionalParameters: { token_type_hint: "refresh_token" } })
           .then((r) => r.body?.cancel())
           .catch(() => undefined);
       }
@@ -519,7 +531,7 @@ export function createTokenProxy(options: TokenProxyOptions): TokenProxy {
     const up = await callIdp(loadUpstream);
 
     const answer = await callIdp(async () =>
-      relay(await oauth.genericTokenEndpointRequest(up.as, client, clientAuth, kind, params, upstreamOptions())),
+      relay(await oauth.genericTokenEndpointRequest(up.as, client, up.auth, kind, params, upstreamOptions())),
     );
     const cookies: string[] = [];
     if (answer.status !== 200) {

@@ -670,6 +670,47 @@ describe("the code exchange", () => {
     const encodedSecret = basic.raw.slice(basic.raw.indexOf(":") + 1);
     expect(encodedSecret).not.toMatch(/[+:]|%(?![0-9A-F]{2})/);
     expect(basic.raw.split(":")).toHaveLength(2);
+    // Unreserved characters go as they are: many servers never decode "my%2Dspa".
+    expect(basic.raw.slice(0, basic.raw.indexOf(":"))).toBe("my-spa");
+  });
+
+  it("with discovery listing client_secret_post and not client_secret_basic, the secret goes in the body", async () => {
+    const idp = createStubIdp();
+    const discovered = idp.routes.get(DISCOVERY_URL);
+    if (!discovered) throw new Error("no discovery route");
+    idp.routes.set(DISCOVERY_URL, async (call) => {
+      const document = (await (await discovered(call)).json()) as Record<string, unknown>;
+      return Response.json({ ...document, token_endpoint_auth_methods_supported: ["client_secret_post", "private_key_jwt"] });
+    });
+    const h = discoveryHarness({ clientAuthentication: undefined }, idp);
+    expect((await h.send(post(codeExchange()))).status).toBe(200);
+    const call = h.idp.callsTo(TOKEN_ENDPOINT)[0] as IdpCall;
+    expect(call.headers.has("authorization")).toBe(false);
+    expect(call.form.get("client_secret")).toBe(CLIENT_SECRET);
+  });
+
+  it("with discovery listing both, Basic stays the choice", async () => {
+    const idp = createStubIdp();
+    const discovered = idp.routes.get(DISCOVERY_URL);
+    if (!discovered) throw new Error("no discovery route");
+    idp.routes.set(DISCOVERY_URL, async (call) => {
+      const document = (await (await discovered(call)).json()) as Record<string, unknown>;
+      return Response.json({ ...document, token_endpoint_auth_methods_supported: ["client_secret_post", "client_secret_basic"] });
+    });
+    const h = discoveryHarness({ clientAuthentication: undefined }, idp);
+    await h.send(post(codeExchange()));
+    expect(decodeBasic(h.idp.callsTo(TOKEN_ENDPOINT)[0] as IdpCall).secret).toBe(CLIENT_SECRET);
+  });
+
+  it("debug: one line per request to the IdP, with no token, code, verifier or secret", async () => {
+    const lines: string[] = [];
+    const h = harness({ debug: (line) => lines.push(line) });
+    const cookie = await signIn(h);
+    await h.send(post(refresh(), { cookie: cookieHeader(cookie) }));
+    expect(lines).toHaveLength(2);
+    for (const line of lines) expect(line).toMatch(new RegExp(`^react-sso POST ${TOKEN_ENDPOINT.replace(/[./]/g, "\\$&")} 200 \\d+ms$`));
+    const secrets = [CLIENT_SECRET, VERIFIER, "SplxlOBeZQQYbYS6WxSbIA", ...h.idp.issued.access, ...h.idp.issued.refresh];
+    for (const secret of secrets) expect(lines.join("\n")).not.toContain(secret);
   });
 
   it("client_secret_basic is the default", async () => {
