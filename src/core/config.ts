@@ -74,6 +74,12 @@ export interface AuthConfig {
    */
   extraAuthorizeParams?: Readonly<Record<string, string>> | undefined;
   /**
+   * Extra parameters for the IdP's end-session URL, e.g. Amazon Cognito's
+   * `{ logout_uri: "https://app.example.com/" }`. The ones react-sso sets (`id_token_hint`,
+   * `client_id`, `post_logout_redirect_uri`) win.
+   */
+  extraLogoutParams?: Readonly<Record<string, string>> | undefined;
+  /**
    * How the response parameters come back: in the query (`"query"`) or in the fragment
    * (`"fragment"`, which keeps the code out of server logs).
    * @default "query"
@@ -115,6 +121,7 @@ export interface ResolvedConfig {
   storage: StorageOption;
   postLogoutRedirectUri: string | undefined;
   extraAuthorizeParams: Readonly<Record<string, string>>;
+  extraLogoutParams: Readonly<Record<string, string>>;
   responseMode: "query" | "fragment";
   timeoutMs: number;
   entraMultiTenant: boolean;
@@ -129,7 +136,7 @@ export const RESERVED_PARAMS: ReadonlySet<string> = new Set(
 );
 
 const FIELDS = new Set(
-  "authority clientId redirectUri scope tokenProxy endpoints storage postLogoutRedirectUri extraAuthorizeParams responseMode timeoutMs entraMultiTenant fetch openUrl".split(" "),
+  "authority clientId redirectUri scope tokenProxy endpoints storage postLogoutRedirectUri extraAuthorizeParams extraLogoutParams responseMode timeoutMs entraMultiTenant fetch openUrl".split(" "),
 );
 const ENDPOINTS = ["authorization", "token", "endSession", "revocation"] as const;
 
@@ -273,6 +280,7 @@ export function resolveConfig(input: AuthConfig): ResolvedConfig {
     storage: storage as StorageOption,
     postLogoutRedirectUri: c.postLogoutRedirectUri === undefined ? undefined : url("postLogoutRedirectUri", c.postLogoutRedirectUri, true),
     extraAuthorizeParams: stringRecord("extraAuthorizeParams", c.extraAuthorizeParams),
+    extraLogoutParams: stringRecord("extraLogoutParams", c.extraLogoutParams),
     responseMode,
     timeoutMs: timeoutMs as number,
     entraMultiTenant: c.entraMultiTenant === true,

@@ -382,6 +382,8 @@ export function createAuthClient(config: AuthConfig): AuthClient {
             method: "POST",
             headers: { ...headers, "Content-Type": "application/x-www-form-urlencoded" },
             body: new URLSearchParams(form).toString(),
+            // The refresh token goes to this endpoint and nowhere a redirect points (RFC 7009 names no redirects).
+            redirect: "manual",
             signal,
           })
             // Read to the end: a page that leaves for the IdP would otherwise abort the request (ERR_ABORTED).
@@ -391,6 +393,7 @@ export function createAuthClient(config: AuthConfig): AuthClient {
       }
       if (as?.end_session_endpoint) {
         const url = new URL(as.end_session_endpoint);
+        for (const [key, value] of Object.entries(cfg.extraLogoutParams)) url.searchParams.set(key, value);
         if (ended?.idToken) url.searchParams.set("id_token_hint", ended.idToken);
         url.searchParams.set("client_id", cfg.clientId);
         if (cfg.postLogoutRedirectUri) url.searchParams.set("post_logout_redirect_uri", cfg.postLogoutRedirectUri);

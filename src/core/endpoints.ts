@@ -69,8 +69,9 @@ export function createEndpoints(cfg: ResolvedConfig, id: string): Endpoints {
     // hook is oauth4webapi's own, as openid-client uses it for the same case.
     const [before, after] = cfg.entraMultiTenant ? as.issuer.split("{tenantid}") : [];
     if (after !== undefined && cfg.authority.startsWith(before as string) && cfg.authority.endsWith(after)) {
+      // Without a tid there is no tenant to name: "" matches no iss.
       (as as unknown as Record<symbol, unknown>)[(oauth as unknown as { _expectedIssuer: symbol })._expectedIssuer] = ({ claims }: { claims: { tid?: unknown } }) =>
-        as.issuer.replace("{tenantid}", String(claims.tid));
+        typeof claims.tid === "string" ? as.issuer.replace("{tenantid}", claims.tid) : "";
     } else if (as.issuer !== cfg.authority) {
       // §4.3: exactly equal, as strings. Both values are shown: localhost vs 127.0.0.1, or a trailing slash, is the usual cause.
       fail(

@@ -97,6 +97,9 @@ export const PROXY_HEADER = "x-react-sso";
  */
 export const REFUSED_HEADER = "x-react-sso-refused";
 
+/** RFC 6749 §5.2 codes that fault the request, not the grant: a refresh refused with one of them leaves the refresh token alive. */
+const REQUEST_ERRORS = new Set(["invalid_request", "invalid_client", "unauthorized_client", "unsupported_grant_type", "invalid_scope", "temporarily_unavailable", "slow_down"]);
+
 const SECRET_PARAMS = ["client_secret", "client_assertion", "client_assertion_type"];
 // A Map, not an object literal: "constructor" or "__proto__" must not pass for a grant type.
 const ALLOWED_PARAMS = new Map<string, readonly string[]>([
@@ -260,7 +263,9 @@ export function createTokenProxy(options: TokenProxyOptions): TokenProxy {
         await response.body?.cancel();
         response = await doFetch(next.href, { headers: { accept: "application/json" }, redirect: "manual", signal: AbortSignal.timeout(timeoutMs) });
       }
-      as = await oauth.processDiscoveryResponse(issuer, response);
+      // The issuer is compared below, exactly as strings (OIDC Discovery §4.3; oauth4webapi would
+      // normalise both as URLs first), or as Entra's multi-tenant template.
+      as = await oauth.processDiscoveryResponse((oauth as unknown as { _nodiscoverycheck: URL })._nodiscoverycheck, response);
     } catch (err) {
       if (err instanceof Error && err.name === "TimeoutError") throw new Rejection(504, "temporarily_unavailable", `${what} did not answer in time.`);
       const cause = (err as { cause?: unknown }).cause;
@@ -270,7 +275,8 @@ export function createTokenProxy(options: TokenProxyOptions): TokenProxy {
     }
     if (options.entraMultiTenant === true && tenantTemplate(as.issuer)) return as;
     if (as.issuer !== options.issuer) {
-      throw new Rejection(502, "server_error", `The identity provider's issuer is ${JSON.stringify(as.issuer.slice(0, 200))} but the proxy's "issuer" is ${JSON.stringify(options.issuer)}: set "issuer" to it exactly.`);
+      const hint = as.issuer.includes("{tenantid}") && options.entraMultiTenant !== true ? ', or set "entraMultiTenant"' : "";
+      throw new Rejection(502, "server_error", `${what} names the issuer ${JSON.stringify(as.issuer.slice(0, 200))}, but the proxy's "issuer" is ${JSON.stringify(options.issuer)}: set "issuer" to it exactly${hint}.`);
     }
     return as;
   }
@@ -535,8 +541,10 @@ export function createTokenProxy(options: TokenProxyOptions): TokenProxy {
     );
     const cookies: string[] = [];
     if (answer.status !== 200) {
-      // The refresh token is dead at the IdP: the cookie holding it goes too.
-      if (mode === "cookie" && kind === "refresh_token" && answer.body.error === "invalid_grant") cookies.push(clearCookie);
+      // The refresh token is dead at the IdP (invalid_grant, or a code of the IdP's own such as
+      // GitHub's bad_refresh_token): the cookie holding it goes too. RFC 6749's codes about the
+      // request itself (a scope not granted, a client problem) leave it.
+      if (mode === "cookie" && kind === "refresh_token" && !REQUEST_ERRORS.has(String(answer.body.error))) cookies.push(clearCookie);
       return { ...answer, cookies };
     }
     const rotated = answer.body.refresh_token;

@@ -150,7 +150,7 @@ export function oauthError(
   const message =
     code === AuthErrorCode.AccessDenied
       ? `${where}: access was denied${description ? ` (${description})` : ""}.`
-      : `${where} answered "${fields.error.slice(0, 100)}"${description ? `: ${description}` : ""}.`;
+      : `${where} answered "${fields.error.slice(0, 100)}"${description ? `: ${description.replace(/\.$/, "")}` : ""}.`;
   return new AuthError(code, message, {
     ...extra,
     error: fields.error,

@@ -153,11 +153,18 @@ describe("Google: access_type=offline and prompt=consent, no rotation, no end_se
   });
 });
 
-describe("Amazon Cognito logout (expected to FAIL: react-sso sends post_logout_redirect_uri, Cognito's /logout wants logout_uri)", () => {
+describe("Amazon Cognito logout: its /logout wants logout_uri, which extraLogoutParams sends", () => {
   it("signing out through Cognito's end_session_endpoint brings the user back to postLogoutRedirectUri", async () => {
     const idp = await provider(cognito());
     const backend = await proxy({ issuer: idp.issuer, clientId: CONFIDENTIAL.id, clientSecret: CONFIDENTIAL.secret });
-    const config = { authority: idp.issuer, clientId: CONFIDENTIAL.id, tokenProxy: backend.url, scope: "openid email", postLogoutRedirectUri: `${APP_ORIGIN}/` };
+    const config = {
+      authority: idp.issuer,
+      clientId: CONFIDENTIAL.id,
+      tokenProxy: backend.url,
+      scope: "openid email",
+      postLogoutRedirectUri: `${APP_ORIGIN}/`,
+      extraLogoutParams: { logout_uri: `${APP_ORIGIN}/` },
+    };
     const { client, opened, outcome } = await signIn(idp, config);
     success(outcome);
 

@@ -1326,7 +1326,7 @@ describe("discovery", () => {
   it.each<[string, () => Response | Promise<Response>, RegExp]>([
     ["unreachable", () => Promise.reject(new TypeError("fetch failed")), /could not be reached/],
     ["a 404", () => new Response("nope", { status: 404 }), /answered HTTP 404/],
-    ["another issuer", () => Response.json({ issuer: "https://evil.example.com", token_endpoint: `${ISSUER}/token` }), /does not match/],
+    ["another issuer", () => Response.json({ issuer: "https://evil.example.com", token_endpoint: `${ISSUER}/token` }), /names the issuer "https:\/\/evil\.example\.com"/],
   ])("a failed discovery (%s) says which URL was tried", async (_, failure, reason) => {
     const h = discoveryHarness();
     h.idp.routes.set(DISCOVERY_URL, failure);
