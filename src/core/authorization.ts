@@ -22,7 +22,8 @@ export interface LoginOptions {
 
 /** A login in flight, kept in sessionStorage under its state because it must survive the redirect. */
 interface Transaction {
-  verifier: string;
+  /** The PKCE verifier; none with a token proxy, which keeps it. */
+  verifier: string | undefined;
   nonce: string | undefined;
   returnTo: string;
   redirectUri: string;
@@ -100,20 +101,29 @@ export function createAuthorization({ cfg, endpoints, shared, signIn, report, ep
         // Coming back to the callback page itself would find nothing to complete there.
         const current = pageOf(here) === pageOf(new URL(cfg.redirectUri)) ? "/" : here.pathname + here.search + here.hash;
         const as = await endpoints.server();
-        const verifier = oauth.generateRandomCodeVerifier();
-        const state = oauth.generateRandomState();
-        const nonce = cfg.openid ? oauth.generateRandomNonce() : undefined;
         const url = new URL(as.authorization_endpoint ?? fail(AuthErrorCode.Config, "The IdP has no authorization endpoint."));
+        let verifier: string | undefined;
+        let { state, nonce, code_challenge: challenge } = {} as Record<string, unknown>;
+        if (endpoints.viaProxy) {
+          // The proxy makes the login transaction and keeps its PKCE verifier in an HttpOnly cookie:
+          // this browser never holds it, so a code is worth nothing without this browser's cookie.
+          ({ state, nonce, code_challenge: challenge } = ((await endpoints.post(as.token_endpoint as string, { action: "login", client_id: cfg.clientId, redirect_uri: cfg.redirectUri }, endpoints.tokenWho)) ?? {}) as Record<string, unknown>);
+          if (typeof state !== "string" || typeof nonce !== "string" || typeof challenge !== "string") fail(AuthErrorCode.InvalidResponse, "The token proxy's login step answered without state, nonce and code_challenge.");
+        } else {
+          verifier = oauth.generateRandomCodeVerifier();
+          [state, nonce, challenge] = [oauth.generateRandomState(), oauth.generateRandomNonce(), await oauth.calculatePKCECodeChallenge(verifier)];
+        }
+        if (!cfg.openid) nonce = undefined;
         for (const [key, value] of Object.entries({
           ...extra,
           client_id: cfg.clientId,
           redirect_uri: cfg.redirectUri,
           response_type: "code",
           scope: cfg.scope,
-          state,
-          code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
+          state: state as string,
+          code_challenge: challenge as string,
           code_challenge_method: "S256",
-          ...(nonce && { nonce }),
+          ...(nonce !== undefined && { nonce: nonce as string }),
           ...(cfg.responseMode === "fragment" && { response_mode: "fragment" }),
         })) {
           url.searchParams.set(key, value);
@@ -127,14 +137,14 @@ export function createAuthorization({ cfg, endpoints, shared, signIn, report, ep
         if (at !== epoch()) return;
         const tx: Transaction = {
           verifier,
-          nonce,
+          nonce: nonce as string | undefined,
           returnTo: sanitizeReturnTo(options.returnTo ?? current, pageOrigin()),
           redirectUri: cfg.redirectUri,
           clientId: cfg.clientId,
           authority: cfg.authority,
           created: Date.now(),
         };
-        writeJson(area(), TX + state, tx);
+        writeJson(area(), TX + (state as string), tx);
         openUrl(url.href);
       } catch (err) {
         throw report(await mapError(err, "The IdP"));
@@ -190,7 +200,9 @@ export function createAuthorization({ cfg, endpoints, shared, signIn, report, ep
       const checked = oauth.validateAuthResponse(as, client, new URLSearchParams([...params]), state);
       // The generic request sends what authorizationCodeGrantRequest would (RFC 6749 §4.1.3, RFC 7636
       // §4.5), and its code is already shared with refreshes: smaller than a second request function.
-      const grant = { code: checked.get("code") ?? fail(AuthErrorCode.InvalidCallback, "The callback URL has no code."), redirect_uri: tx.redirectUri, code_verifier: tx.verifier };
+      const code = checked.get("code") ?? fail(AuthErrorCode.InvalidCallback, "The callback URL has no code.");
+      // With a proxy, the state names the login transaction it holds (and its verifier).
+      const grant = { code, redirect_uri: tx.redirectUri, ...(tx.verifier ? { code_verifier: tx.verifier } : { state }) };
       const response = await oauth.genericTokenEndpointRequest(as, client, oauth.None(), "authorization_code", grant, endpoints.options(as.token_endpoint, viaProxy, tokenWho));
       const result = await oauth.processAuthorizationCodeResponse(as, client, response, { ...(tx.nonce && { expectedNonce: tx.nonce }), requireIdToken: cfg.openid });
       signIn(toSession(result, oauth.getValidatedIdTokenClaims(result), cfg.scope, Date.now(), freshIds()));

@@ -373,23 +373,13 @@ export function createAuthClient(config: AuthConfig): AuthClient {
       if (endpoint && (viaProxy || token)) {
         // The proxy revokes the refresh token (from its cookie, or the one sent in passthrough mode) and
         // clears the cookie; without a proxy, revoke it here (RFC 7009). Under the lock, after any
-        // refresh in flight, whose new cookie would otherwise outlive the logout. Best effort: a
-        // failure must not keep anyone signed in.
-        const { [oauth.customFetch]: send, headers, signal } = endpoints.options(endpoint, viaProxy, tokenWho);
+        // refresh in flight, whose new cookie would otherwise outlive the logout. The sign-out here
+        // happened already; a revocation that failed is reported, since a copy of the token would still work.
         const form = { ...(viaProxy && { action: "logout" }), ...(token && { token, token_type_hint: "refresh_token" }), client_id: cfg.clientId };
-        await endpoints.locked(() =>
-          send(endpoint, {
-            method: "POST",
-            headers: { ...headers, "Content-Type": "application/x-www-form-urlencoded" },
-            body: new URLSearchParams(form).toString(),
-            // The refresh token goes to this endpoint and nowhere a redirect points (RFC 7009 names no redirects).
-            redirect: "manual",
-            signal,
-          })
-            // Read to the end: a page that leaves for the IdP would otherwise abort the request (ERR_ABORTED).
-            .then((response) => response.arrayBuffer())
-            .catch(noop),
-        );
+        await endpoints.locked(() => endpoints.post(endpoint, form, tokenWho)).catch(async (err: unknown) => {
+          const cause = await mapError(err, tokenWho, viaProxy);
+          emit("error", { error: new AuthError(cause.code, `Signed out here, but the session could not be revoked at the IdP: ${cause.message}`, { ...cause, cause }) });
+        });
       }
       if (as?.end_session_endpoint) {
         const url = new URL(as.end_session_endpoint);

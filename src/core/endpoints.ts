@@ -1,6 +1,7 @@
 import * as oauth from "oauth4webapi";
 import { AuthError, AuthErrorCode, fail } from "../shared/AuthError.js";
 import type { ResolvedConfig } from "./config.js";
+import { responseError } from "./mapError.js";
 
 /** The page's origin; "null" during server rendering, where nothing is sent anyway. */
 export const pageOrigin = (): string => globalThis.location?.origin ?? "null";
@@ -24,6 +25,12 @@ export interface Endpoints {
   options(url: string | undefined, toProxy: boolean, who: string): RequestOptions;
   /** Runs `task` holding the origin-wide lock, so that tabs take turns (per tab where Web Locks are missing). */
   locked<T>(task: () => Promise<T>): Promise<T>;
+  /**
+   * POSTs a form to the token proxy (its login and logout steps) or to a revocation endpoint,
+   * following no redirect, and reads the answer to its end (so that a page leaving next aborts
+   * nothing): its JSON when OK, else the failure as an {@link AuthError}.
+   */
+  post(url: string, form: Record<string, string>, who: string): Promise<unknown>;
 }
 
 export function createEndpoints(cfg: ResolvedConfig, id: string): Endpoints {
@@ -113,6 +120,18 @@ export function createEndpoints(cfg: ResolvedConfig, id: string): Endpoints {
       return memo;
     },
     options,
+    async post(url, form, who) {
+      const { [oauth.customFetch]: send, headers, signal } = options(url, viaProxy, who);
+      const response = await send(url, {
+        method: "POST",
+        headers: { ...headers, "Content-Type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams(form).toString(),
+        redirect: "manual",
+        signal,
+      });
+      if (!response.ok) throw await responseError(response, who, viaProxy);
+      return response.json().catch(() => undefined);
+    },
     locked(task) {
       const locks = globalThis.navigator?.locks;
       return locks ? (locks.request(`react-sso:refresh:${id}`, task) as ReturnType<typeof task>) : task();

@@ -56,6 +56,11 @@ function httpFailure(response: Response, who: string, viaProxy: boolean, body: R
   );
 }
 
+/** The error for a non-OK answer to a request made without oauth4webapi (the proxy's login and logout steps). */
+export async function responseError(response: Response, who: string, viaProxy: boolean): Promise<AuthError> {
+  return httpFailure(response, who, viaProxy, await lenientOAuthBody(response), new Error(`HTTP ${response.status}`));
+}
+
 /**
  * Turns whatever a protocol step threw into an {@link AuthError} with a stable code, keeping the
  * HTTP status (so a final 4xx stays distinguishable from a transient 5xx, whatever the body).

@@ -3,7 +3,7 @@ import * as oauth from "oauth4webapi";
 import { chooseClientAuthMethod, clientAuthentication } from "./clientAuth.js";
 import { resolveDebug, tracedFetch, type DebugOption } from "./debug.js";
 import { createJwksSource, verifyWithJwks, type JwksSource } from "./jwks.js";
-import { deriveKey, open, readCookie, seal, serializeCookie } from "./sealedCookie.js";
+import { deriveKey, open, openJson, readCookie, seal, sealJson, serializeCookie } from "./sealedCookie.js";
 import { didYouMean } from "../shared/didYouMean.js";
 import { isLoopback } from "../shared/urls.js";
 
@@ -46,9 +46,13 @@ export interface TokenProxyOptions {
    * @default "cookie"
    */
   refreshToken?: "cookie" | "passthrough" | undefined;
-  /** The refresh-token cookie (cookie mode). */
+  /** The proxy's cookies: the login transactions (every mode) and the refresh token (cookie mode). */
   cookie?: {
-    /** Encryption secrets of at least 32 characters: the first seals, all open, so a new one can be added first and old ones retired later. */
+    /**
+     * Encryption secrets of at least 32 characters: the first seals, all open, so a new one can be
+     * added first and old ones retired later. Required in every mode: the login transactions, which
+     * bind each login to the browser that started it, are sealed with them too.
+     */
     secrets: readonly string[];
     /** @default "react-sso-rt" (`__Host-react-sso-rt` over https) */
     name?: string | undefined;
@@ -103,10 +107,24 @@ const REQUEST_ERRORS = new Set(["invalid_request", "invalid_client", "unauthoriz
 const SECRET_PARAMS = ["client_secret", "client_assertion", "client_assertion_type"];
 // A Map, not an object literal: "constructor" or "__proto__" must not pass for a grant type.
 const ALLOWED_PARAMS = new Map<string, readonly string[]>([
-  ["authorization_code", ["grant_type", "client_id", "code", "redirect_uri", "code_verifier"]],
+  // No code_verifier: the proxy holds it, in the login transaction it made (refused with its own message below).
+  ["authorization_code", ["grant_type", "client_id", "code", "redirect_uri", "state", "code_verifier"]],
   ["refresh_token", ["grant_type", "client_id", "scope", "refresh_token"]],
-  ["logout", ["action", "client_id", "token"]],
+  ["login", ["action", "client_id", "redirect_uri"]],
+  ["logout", ["action", "client_id", "token", "token_type_hint"]],
 ]);
+
+/** A login the proxy started for the browser: state, nonce, PKCE verifier, redirect URI, and when (epoch seconds). */
+interface LoginTransaction {
+  s: string;
+  n: string;
+  v: string;
+  r: string;
+  t: number;
+}
+/** A login must come back within 15 minutes; a few may be under way at once (two tabs signing in). */
+const LOGIN_MAX_AGE = 15 * 60;
+const LOGINS_KEPT = 4;
 
 function configError(field: string, expected: string): never {
   throw new TypeError(`react-sso-kit/server createTokenProxy: "${field}" ${expected}.`);
@@ -206,8 +224,8 @@ export function createTokenProxy(options: TokenProxyOptions): TokenProxy {
   const mode = options.refreshToken ?? "cookie";
   if (mode !== "cookie" && mode !== "passthrough") configError("refreshToken", 'must be "cookie" or "passthrough"');
   const secrets = options.cookie?.secrets ?? [];
-  if (mode === "cookie" && (!Array.isArray(secrets) || secrets.length === 0 || secrets.some((s) => typeof s !== "string" || s.length < 32))) {
-    configError("cookie.secrets", "must hold at least one secret of 32 or more characters (cookie mode encrypts the refresh token with it)");
+  if (!Array.isArray(secrets) || secrets.length === 0 || secrets.some((s) => typeof s !== "string" || s.length < 32)) {
+    configError("cookie.secrets", "must hold at least one secret of 32 or more characters (the proxy seals the login transactions and, in cookie mode, the refresh token with it)");
   }
   if (options.entraMultiTenant !== undefined && typeof options.entraMultiTenant !== "boolean") configError("entraMultiTenant", "must be true or false");
   const maxAge = options.cookie?.maxAge ?? 7 * 24 * 3600;
@@ -223,7 +241,8 @@ export function createTokenProxy(options: TokenProxyOptions): TokenProxy {
   const origins = new Set(options.allowedOrigins);
   const redirectUris = new Set(options.redirectUris);
   const doFetch = tracedFetch(options.fetch ?? globalThis.fetch, resolveDebug(options.debug));
-  const keys = Promise.all(secrets.map(deriveKey));
+  const keys = Promise.all(secrets.map((secret) => deriveKey(secret)));
+  const loginKeys = Promise.all(secrets.map((secret) => deriveKey(secret, "login")));
   // Plain http only when the operator configured a loopback http URL (checkUrl allows nothing else).
   const insecure = [options.issuer, options.tokenEndpoint, options.revocationEndpoint, options.jwksUri].some((u) => u?.startsWith("http:"));
 
@@ -320,9 +339,23 @@ export function createTokenProxy(options: TokenProxyOptions): TokenProxy {
   if (!/^[\w!#$%&'*+.^`|~-]+$/.test(baseName)) configError("cookie.name", "must be a cookie name token (RFC 6265)");
 
   /** `__Host-` (with Secure) over https; browsers refuse that prefix on plain http, where it is left out. */
-  function cookieAttributes(origin: string, lifetime: number) {
+  function cookieAttributes(origin: string, lifetime: number, name = baseName) {
     const secure = origin.startsWith("https:");
-    return { name: secure ? `__Host-${baseName}` : baseName, secure, maxAge: lifetime };
+    return { name: secure ? `__Host-${name}` : name, secure, maxAge: lifetime };
+  }
+  const loginCookieName = `${baseName}-login`;
+
+  /** The login transactions in the request's cookie that have not expired. */
+  async function loginsIn(request: Request, origin: string): Promise<LoginTransaction[]> {
+    const sealed = readCookie(request.headers.get("cookie"), cookieAttributes(origin, 0, loginCookieName).name);
+    const value = sealed ? await openJson(sealed, await loginKeys, clientId) : undefined;
+    const now = Math.floor(Date.now() / 1000);
+    return (Array.isArray(value) ? (value as LoginTransaction[]) : []).filter((tx) => typeof tx?.s === "string" && now - tx.t < LOGIN_MAX_AGE);
+  }
+
+  async function loginCookie(logins: LoginTransaction[], origin: string): Promise<string> {
+    if (logins.length === 0) return serializeCookie("", cookieAttributes(origin, 0, loginCookieName));
+    return serializeCookie(await sealJson(logins, (await loginKeys)[0] as Uint8Array, clientId, LOGIN_MAX_AGE), cookieAttributes(origin, LOGIN_MAX_AGE, loginCookieName));
   }
 
   async function readForm(request: Request): Promise<URLSearchParams> {
@@ -444,7 +477,8 @@ export function createTokenProxy(options: TokenProxyOptions): TokenProxy {
     }
   }
 
-  async function verifyIdToken(idToken: string, up: Upstream): Promise<void> {
+  /** Verifies an ID token before any cookie is set: signature, iss, aud, azp, exp, and the nonce of the login it ends. */
+  async function verifyIdToken(idToken: string, up: Upstream, nonce: string | undefined): Promise<void> {
     try {
       const { alg } = decodeProtectedHeader(idToken);
       if (!up.issuer) throw new Error("set issuer and jwksUri to verify ID tokens");
@@ -462,10 +496,39 @@ export function createTokenProxy(options: TokenProxyOptions): TokenProxy {
       }
       // OIDC Core §3.1.3.7: an authorized party, when named, must be this client.
       if (payload.azp !== undefined && payload.azp !== clientId) throw new Error("azp");
+      // The nonce the proxy sent for this login (OIDC Core §3.1.3.7 step 11); the browser never knew it alone.
+      if (nonce !== undefined && payload.nonce !== nonce) throw new Error("nonce");
       // Entra multi-tenant: the issuer is the template with the token's own tenant.
       if (template && (typeof payload.tid !== "string" || payload.iss !== up.issuer.replace("{tenantid}", payload.tid))) throw new Error("iss");
     } catch {
       throw new Rejection(502, "server_error", "The identity provider returned an ID token that failed verification.");
+    }
+  }
+
+  /**
+   * RFC 7009 revocation, retried while the IdP fails transiently (5xx, 408, 429, network), honouring
+   * a short Retry-After, all within `timeoutMs`. True once the IdP confirmed it.
+   */
+  async function revoke(up: Upstream, token: string): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    for (let attempt = 0; ; attempt++) {
+      let wait = 250 * 2 ** attempt;
+      try {
+        const response = await oauth.revocationRequest(up.as, client, up.auth, token, {
+          ...upstreamOptions(),
+          signal: AbortSignal.timeout(Math.max(1, deadline - Date.now())),
+          additionalParameters: { token_type_hint: "refresh_token" },
+        });
+        await response.body?.cancel();
+        if (response.ok) return true;
+        if (response.status < 500 && response.status !== 408 && response.status !== 429) return false;
+        const retryAfter = Number(response.headers.get("retry-after"));
+        if (Number.isFinite(retryAfter)) wait = Math.max(wait, retryAfter * 1000);
+      } catch {
+        // Unreachable or too slow: worth another try while there is time.
+      }
+      if (Date.now() + wait >= deadline) return false;
+      await new Promise((resolve) => setTimeout(resolve, wait));
     }
   }
 
@@ -487,9 +550,9 @@ export function createTokenProxy(options: TokenProxyOptions): TokenProxy {
     const form = await readForm(request);
     const action = form.get("action");
     const grantType = form.get("grant_type");
-    const kind = action === "logout" && grantType === null ? "logout" : grantType ?? "";
+    const kind = (action === "logout" || action === "login") && grantType === null ? action : grantType ?? "";
     if (!ALLOWED_PARAMS.has(kind)) {
-      throw new Rejection(400, "unsupported_grant_type", 'Only grant_type "authorization_code" and "refresh_token" (and action "logout") are accepted.');
+      throw new Rejection(400, "unsupported_grant_type", 'Only grant_type "authorization_code" and "refresh_token" (and action "login" and "logout") are accepted.');
     }
     checkParams(form, kind);
     const sealed = readCookie(request.headers.get("cookie"), cookieAttributes(origin, 0).name);
@@ -497,30 +560,50 @@ export function createTokenProxy(options: TokenProxyOptions): TokenProxy {
 
     if (kind === "logout") {
       const token = mode === "cookie" ? sealed && (await open(sealed, await keys, clientId)) : form.get("token");
-      // Best effort (RFC 7009 §2.2): the cookie is cleared whatever the IdP says, even when it is down.
+      const cookies = mode === "cookie" ? [clearCookie] : [];
       const up = token ? await loadUpstream().catch(() => undefined) : undefined;
-      if (token && up?.as.revocation_endpoint) {
-        await oauth
-          .revocationRequest(up.as, client, up.auth, token, { ...upstreamOptions(), additionalParameters: { token_type_hint: "refresh_token" } })
-          .then((r) => r.body?.cancel())
-          .catch(() => undefined);
+      // The cookie is cleared whatever the IdP says; but a revocation that failed is said so, since a
+      // copy of the refresh token would still work.
+      if (token && up?.as.revocation_endpoint && !(await revoke(up, token))) {
+        throw new Rejection(502, "temporarily_unavailable", "The refresh token could not be revoked at the identity provider; it was cleared here.", { cookies });
       }
-      return { status: 200, body: {}, headers: {}, cookies: mode === "cookie" ? [clearCookie] : [] };
+      return { status: 200, body: {}, headers: {}, cookies };
+    }
+
+    const redirectUri = form.get("redirect_uri");
+    if (kind !== "refresh_token" && (!redirectUri || !redirectUris.has(redirectUri))) {
+      throw new Rejection(400, "invalid_request", "redirect_uri is missing or not one of the proxy's redirectUris.");
+    }
+    if (kind === "login") {
+      // The login transaction is made here and kept in an HttpOnly cookie: the browser never holds the
+      // verifier, so a code (and what page script can read) is worth nothing outside this browser.
+      const verifier = oauth.generateRandomCodeVerifier();
+      const tx: LoginTransaction = { s: oauth.generateRandomState(), n: oauth.generateRandomNonce(), v: verifier, r: redirectUri as string, t: Math.floor(Date.now() / 1000) };
+      const logins = [...(await loginsIn(request, origin)).slice(1 - LOGINS_KEPT), tx];
+      return {
+        status: 200,
+        body: { state: tx.s, nonce: tx.n, code_challenge: await oauth.calculatePKCECodeChallenge(verifier), code_challenge_method: "S256" },
+        headers: {},
+        cookies: [await loginCookie(logins, origin)],
+      };
     }
 
     // Everything that can be refused here is refused before the IdP is asked anything.
     const params = new URLSearchParams();
+    let login: LoginTransaction | undefined;
+    let logins: LoginTransaction[] = [];
     if (kind === "authorization_code") {
-      const redirectUri = form.get("redirect_uri");
-      if (!redirectUri || !redirectUris.has(redirectUri)) {
-        throw new Rejection(400, "invalid_request", "redirect_uri is missing or not one of the proxy's redirectUris.");
-      }
+      if (form.has("code_verifier")) throw new Rejection(400, "invalid_request", "code_verifier must not come from the browser: the proxy holds the PKCE verifier of the login it started.");
       const code = form.get("code");
-      const verifier = form.get("code_verifier");
-      if (!code || !verifier) throw new Rejection(400, "invalid_request", "code and code_verifier (PKCE) are required.");
+      const state = form.get("state");
+      if (!code || !state) throw new Rejection(400, "invalid_request", "code and state are required.");
+      logins = await loginsIn(request, origin);
+      login = logins.find((tx) => tx.s === state && tx.r === redirectUri);
+      // A code from anywhere else (another browser, a login page script started) meets no transaction here.
+      if (!login) throw new Rejection(400, "invalid_grant", "No login started in this browser matches this state: sign in again.");
       params.set("code", code);
-      params.set("redirect_uri", redirectUri);
-      params.set("code_verifier", verifier);
+      params.set("redirect_uri", redirectUri as string);
+      params.set("code_verifier", login.v);
     } else {
       let refreshToken = form.get("refresh_token");
       if (mode === "cookie") {
@@ -539,7 +622,8 @@ export function createTokenProxy(options: TokenProxyOptions): TokenProxy {
     const answer = await callIdp(async () =>
       relay(await oauth.genericTokenEndpointRequest(up.as, client, up.auth, kind, params, upstreamOptions())),
     );
-    const cookies: string[] = [];
+    // One attempt per login, whatever the IdP answers: its transaction goes.
+    const cookies: string[] = login ? [await loginCookie(logins.filter((tx) => tx !== login), origin)] : [];
     if (answer.status !== 200) {
       // The refresh token is dead at the IdP (invalid_grant, or a code of the IdP's own such as
       // GitHub's bad_refresh_token): the cookie holding it goes too. RFC 6749's codes about the
@@ -571,11 +655,11 @@ export function createTokenProxy(options: TokenProxyOptions): TokenProxy {
     const idToken = body.id_token;
     if (typeof idToken === "string") {
       try {
-        await callIdp(() => verifyIdToken(idToken, up));
+        await callIdp(() => verifyIdToken(idToken, up, login?.n));
       } catch (err) {
         // A refresh keeps the rotated cookie even so (the IdP retired the old refresh token, and the
         // next attempt needs the new one); a failed sign-in leaves nothing behind.
-        if (err instanceof Rejection) throw new Rejection(err.status, err.error, err.description, { cookies: kind === "refresh_token" ? cookies : [] });
+        if (err instanceof Rejection) throw new Rejection(err.status, err.error, err.description, { cookies: kind === "refresh_token" ? cookies : cookies.slice(0, 1) });
         throw err;
       }
     }

@@ -1,18 +1,44 @@
 import { EncryptJWT, jwtDecrypt } from "jose";
 
 const encoder = new TextEncoder();
-/** Binds derived keys to this one use, so a secret shared with another system yields another key. */
-const HKDF_INFO = encoder.encode("react-sso refresh-token cookie v1");
+/**
+ * Binds derived keys to one use, so a secret shared with another system (or the other cookie)
+ * yields another key: a login-transaction cookie never opens as a refresh-token cookie.
+ */
+const USES = { refreshToken: "react-sso refresh-token cookie v1", login: "react-sso login-transaction cookie v1" } as const;
 
 /** Derives a 256-bit AES-GCM key from a cookie secret (HKDF-SHA-256 over Web Crypto, so it runs in any runtime). */
-export async function deriveKey(secret: string): Promise<Uint8Array> {
+export async function deriveKey(secret: string, use: keyof typeof USES = "refreshToken"): Promise<Uint8Array> {
   const material = await crypto.subtle.importKey("raw", encoder.encode(secret), "HKDF", false, ["deriveBits"]);
   const bits = await crypto.subtle.deriveBits(
-    { name: "HKDF", hash: "SHA-256", salt: new Uint8Array(32), info: HKDF_INFO },
+    { name: "HKDF", hash: "SHA-256", salt: new Uint8Array(32), info: encoder.encode(USES[use]) },
     material,
     256,
   );
   return new Uint8Array(bits);
+}
+
+/** Seals a JSON value the way {@link seal} seals a refresh token. */
+export async function sealJson(value: unknown, key: Uint8Array, clientId: string, maxAgeSeconds: number): Promise<string> {
+  return new EncryptJWT({ v: value })
+    .setProtectedHeader({ alg: "dir", enc: "A256GCM" })
+    .setAudience(clientId)
+    .setIssuedAt()
+    .setExpirationTime(`${Math.max(1, Math.floor(maxAgeSeconds))}s`)
+    .encrypt(key);
+}
+
+/** Opens what {@link sealJson} sealed, with any of the keys; undefined for anything expired, tampered or foreign. */
+export async function openJson(value: string, keys: readonly Uint8Array[], clientId: string): Promise<unknown> {
+  for (const key of keys) {
+    try {
+      const { payload } = await jwtDecrypt(value, key, { audience: clientId, keyManagementAlgorithms: ["dir"], contentEncryptionAlgorithms: ["A256GCM"] });
+      return payload.v;
+    } catch {
+      // Try the next key.
+    }
+  }
+  return undefined;
 }
 
 /**
@@ -52,8 +78,9 @@ export interface CookieAttributes {
 }
 
 /**
- * The refresh-token cookie: HttpOnly (no script reads it), SameSite=Strict (no cross-site request
- * carries it), Path=/ and, over https, Secure with the `__Host-` prefix so no subdomain can set it.
+ * The proxy's cookies (the refresh token, the login transactions): HttpOnly (no script reads
+ * them), SameSite=Strict (no cross-site request carries them), Path=/ and, over https, Secure
+ * with the `__Host-` prefix so no subdomain can set them.
  */
 export function serializeCookie(value: string, { name, secure, maxAge }: CookieAttributes): string {
   return `${name}=${value}; Path=/; Max-Age=${Math.max(0, Math.floor(maxAge))}; HttpOnly; SameSite=Strict${secure ? "; Secure" : ""}`;

@@ -14,6 +14,8 @@ export interface Observed {
   status: number;
   headers: Headers;
   body: string;
+  /** The proxy's login step (action=login), which answers state, nonce and code_challenge. */
+  loginStep: boolean;
 }
 
 /** Every answer the browser received since the last reset, in order. */
@@ -28,12 +30,13 @@ export const observingFetch: typeof fetch = async (input, init) => {
     status: response.status,
     headers: response.headers,
     body: await response.clone().text(),
+    loginStep: typeof init?.body === "string" && new URLSearchParams(init.body).get("action") === "login",
   });
   return response;
 };
 
-/** The answers from one URL (the token proxy, an IdP endpoint). */
-export const answersFrom = (url: string): Observed[] => observed.filter((o) => o.url === url);
+/** The token answers from one URL (the token proxy, an IdP endpoint): not the proxy's login step, which starts a login. */
+export const answersFrom = (url: string): Observed[] => observed.filter((o) => o.url === url && !o.loginStep);
 
 export type PageConfig = Omit<AuthConfig, "redirectUri" | "openUrl" | "fetch"> & Partial<Pick<AuthConfig, "redirectUri">>;
 

@@ -22,7 +22,7 @@ import {
   type StubClient,
 } from "../support/stubProviders.js";
 import { freshPage, renderApp, screen } from "./helpers.js";
-import { answersFrom, failure, landOnCallback, openPage, rejection, resetBrowser, signIn, startLogin, success, withParam } from "./providerFlows.js";
+import { answersFrom, failure, landOnCallback, observed, openPage, rejection, resetBrowser, signIn, startLogin, success, withParam } from "./providerFlows.js";
 
 const pool = serverPool();
 const provider = async (profile: ProviderProfile) => pool.add(await startProvider(profile));
@@ -89,17 +89,20 @@ describe("token errors with non-standard statuses or bodies", () => {
     expect(answersFrom(backend.url)[0]?.headers.has("x-react-sso-refused")).toBe(false);
   });
 
+  // The proxy starts every login (its login step keeps the PKCE verifier), so its refusals come at login().
   it("the proxy's own refusal (a redirect URI it does not allow) is proxy_rejected, marked x-react-sso-refused, and reaches no IdP", async () => {
     const idp = await provider(standard());
     const backend = await proxy({ issuer: idp.issuer, clientId: CONFIDENTIAL.id, clientSecret: CONFIDENTIAL.secret, redirectUris: [`${APP_ORIGIN}/elsewhere`] });
     const config = { authority: idp.issuer, clientId: CONFIDENTIAL.id, tokenProxy: backend.url, scope: "openid" };
 
-    const { outcome } = await signIn(idp, config);
+    const page = openPage(config);
+    const error = await rejection(page.client.login());
 
-    const error = failure(outcome);
     expect(error).toMatchObject({ code: "proxy_rejected", status: 400, error: "invalid_request" });
     expect(error.message).toContain("redirectUris");
-    expect(answersFrom(backend.url)[0]?.headers.get("x-react-sso-refused")).toBe("1");
+    expect(observed.find((o) => o.url === backend.url)?.headers.get("x-react-sso-refused")).toBe("1");
+    expect(page.opened).toEqual([]);
+    expect(idp.count("authorize")).toBe(0);
     expect(idp.count("token")).toBe(0);
   });
 
@@ -108,10 +111,10 @@ describe("token errors with non-standard statuses or bodies", () => {
     const backend = await proxy({ issuer: idp.issuer, clientId: CONFIDENTIAL.id, clientSecret: CONFIDENTIAL.secret, allowedOrigins: ["http://localhost:4000"] });
     const config = { authority: idp.issuer, clientId: CONFIDENTIAL.id, tokenProxy: backend.url, scope: "openid" };
 
-    const error = failure((await signIn(idp, config)).outcome);
+    const error = await rejection(openPage(config).client.login());
 
     expect(error).toMatchObject({ code: "proxy_rejected", status: 403, error: "access_denied" });
-    expect(answersFrom(backend.url)[0]?.headers.get("x-react-sso-refused")).toBe("1");
+    expect(observed.find((o) => o.url === backend.url)?.headers.get("x-react-sso-refused")).toBe("1");
     expect(idp.count("token")).toBe(0);
   });
 

@@ -44,7 +44,10 @@ function stubIdp() {
       const url = String(input instanceof Request ? input.url : input);
       calls.push({ url, init });
       if (url === DISCOVERY_URL) return idp.discovery();
-      if (url === TOKEN_URL || url === PROXY_URL) return idp.token(new URLSearchParams(init.body as URLSearchParams));
+      const body = new URLSearchParams(init.body as URLSearchParams);
+      // The token proxy's login step: it makes the transaction and keeps the verifier.
+      if (url === PROXY_URL && body.get("action") === "login") return json({ state: `proxy-state-${calls.length}`, nonce: `proxy-nonce-${calls.length}`, code_challenge: "proxy-challenge", code_challenge_method: "S256" });
+      if (url === TOKEN_URL || url === PROXY_URL) return idp.token(body);
       return new Response("not found", { status: 404 });
     }),
     callsTo: (url: string) => calls.filter((call) => call.url === url),
@@ -69,7 +72,7 @@ function setup(overrides: Partial<AuthConfig> = {}) {
 }
 
 interface StoredTransaction {
-  verifier: string;
+  verifier?: string;
   nonce?: string;
   returnTo: string;
 }
@@ -208,7 +211,8 @@ describe("PKCE", () => {
     await client.login();
     const params = openedParams(opened);
     const { verifier } = transaction(params.get("state") as string);
-    expect(params.get("code_challenge")).toBe(await sha256base64url(verifier));
+    expect(verifier).toMatch(/^[\w-]{43}$/);
+    expect(params.get("code_challenge")).toBe(await sha256base64url(verifier as string));
   });
 
   it("RFC 7636 Appendix B: oauth4webapi computes S256 as the RFC does", async () => {
@@ -348,15 +352,23 @@ async function loginAndCallback(client: ReturnType<typeof setup>["client"], open
 }
 
 describe("the code exchange", () => {
-  it("through a tokenProxy: X-React-SSO: 1, credentials include, and the PKCE verifier", async () => {
+  it("through a tokenProxy: X-React-SSO: 1, credentials include, and the state of the login the proxy holds (no verifier)", async () => {
     const { client, idp, opened } = setup({ tokenProxy: "/auth/token", scope: "api" });
     const { callbackUrl, tx } = await loginAndCallback(client, opened);
+    // The proxy made the transaction: the browser holds no verifier, and sends the proxy's state and challenge.
+    expect(tx.verifier).toBeUndefined();
+    const authorization = new URL(opened[0] as string).searchParams;
+    expect(authorization.get("state")).toMatch(/^proxy-state-/);
+    expect(authorization.get("code_challenge")).toBe("proxy-challenge");
+    expect(authorization.get("code_challenge_method")).toBe("S256");
     await expect(client.handleCallback(callbackUrl)).resolves.toBe("/account");
 
     const calls = idp.callsTo(PROXY_URL);
-    expect(calls).toHaveLength(1);
+    // The login step, then the exchange.
+    expect(calls).toHaveLength(2);
+    expect(Object.fromEntries(new URLSearchParams(calls[0]?.init.body as string))).toEqual({ action: "login", client_id: "spa", redirect_uri: REDIRECT_URI });
     expect(idp.callsTo(TOKEN_URL)).toHaveLength(0);
-    const { init } = calls[0] as Call;
+    const { init } = calls[1] as Call;
     expect(init.method).toBe("POST");
     expect(init.credentials).toBe("include");
     expect(header(init, "x-react-sso")).toBe("1");
@@ -364,7 +376,7 @@ describe("the code exchange", () => {
     expect(Object.fromEntries(body)).toEqual({
       grant_type: "authorization_code",
       code: "the-code",
-      code_verifier: tx.verifier,
+      state: authorization.get("state"),
       redirect_uri: REDIRECT_URI,
       client_id: "spa",
     });

@@ -29,6 +29,8 @@ export interface IdpCall {
   body: string;
   form: URLSearchParams;
   signal: AbortSignal | undefined;
+  /** When it arrived, epoch milliseconds. */
+  at: number;
 }
 
 export type IdpRoute = (call: IdpCall) => Response | Promise<Response>;
@@ -150,6 +152,7 @@ export function createStubIdp(options: StubIdpOptions = {}): StubIdp {
       body,
       form: new URLSearchParams(body),
       signal: init?.signal ?? undefined,
+      at: Date.now(),
     };
     calls.push(call);
     const route = routes.get(url);
@@ -174,6 +177,15 @@ export interface Signer {
 }
 
 /** An RS256 key pair whose public half is served as a JWKS; `kid` is shared on purpose so a foreign key cannot be told apart by it. */
+/**
+ * The nonce of the latest login the proxy started: a real IdP echoes the authorization request's
+ * nonce (the browser sends the one the proxy's login step gave it) in the ID token of that login.
+ */
+let loginNonce: string | undefined;
+export function rememberLoginNonce(nonce: string | undefined): void {
+  loginNonce = nonce;
+}
+
 export async function createSigner(kid = "key-1"): Promise<Signer> {
   const { publicKey, privateKey } = await generateKeyPair("RS256");
   const jwk = { ...(await exportJWK(publicKey)), kid, alg: "RS256", use: "sig" };
@@ -181,7 +193,7 @@ export async function createSigner(kid = "key-1"): Promise<Signer> {
     jwks: { keys: [jwk] },
     sign(claims = {}) {
       const now = Math.floor(Date.now() / 1000);
-      return new SignJWT({ sub: "user-1", iss: ISSUER, aud: CLIENT_ID, iat: now, exp: now + 300, nonce: "n-0S6_WzA2Mj", ...claims })
+      return new SignJWT({ sub: "user-1", iss: ISSUER, aud: CLIENT_ID, iat: now, exp: now + 300, nonce: loginNonce ?? "n-0S6_WzA2Mj", ...claims })
         .setProtectedHeader({ alg: "RS256", kid, typ: "JWT" })
         .sign(privateKey);
     },

@@ -53,8 +53,15 @@ function proxyFor(idp: StubIdp, maxBodyBytes?: number) {
 }
 
 const proxyHeaders = { origin: APP_ORIGIN, "x-react-sso": "1", "content-type": "application/x-www-form-urlencoded" };
-const codeExchange = (extra = "") =>
-  `${new URLSearchParams({ grant_type: "authorization_code", code: "c0de", redirect_uri: REDIRECT_URI, code_verifier: VERIFIER, client_id: CLIENT_ID })}${extra}`;
+const codeExchange = (extra = "", state = "a-state-no-login-started") =>
+  `${new URLSearchParams({ grant_type: "authorization_code", code: "c0de", redirect_uri: REDIRECT_URI, state, client_id: CLIENT_ID })}${extra}`;
+
+/** The proxy's login step over HTTP, as the browser runs it before going to the IdP: the state and the headers (its cookie) the exchange needs. */
+async function loggedIn(base: string): Promise<{ state: string; headers: Record<string, string> }> {
+  const response = await fetch(base, { method: "POST", headers: proxyHeaders, body: new URLSearchParams({ action: "login", client_id: CLIENT_ID, redirect_uri: REDIRECT_URI }).toString() });
+  const { state } = (await response.json()) as { state: string };
+  return { state, headers: { ...proxyHeaders, cookie: response.headers.getSetCookie().map((c) => c.split(";")[0]).join("; ") } };
+}
 
 describe("toNodeHandler with a plain Web handler", () => {
   it("status, headers and body of the Web response arrive; the request arrives as a Web Request", async () => {
@@ -133,14 +140,16 @@ describe("toNodeHandler with the token proxy", () => {
   it("a code exchange over real HTTP: JSON, CORS, no-store and the sealed cookie arrive", async () => {
     const idp = createStubIdp();
     const base = await listen(toNodeHandler(proxyFor(idp)));
-    const response = await fetch(`${base}/auth/token`, { method: "POST", headers: proxyHeaders, body: codeExchange() });
+    const login = await loggedIn(base);
+    const response = await fetch(`${base}/auth/token`, { method: "POST", headers: login.headers, body: codeExchange("", login.state) });
     expect(response.status).toBe(200);
     expect(response.headers.get("access-control-allow-origin")).toBe(APP_ORIGIN);
     expect(response.headers.get("cache-control")).toBe("no-store");
     const json = (await response.json()) as Record<string, unknown>;
     expect(json.access_token).toBe(idp.issued.access[0]);
     expect(json).not.toHaveProperty("refresh_token");
-    const cookies = response.headers.getSetCookie();
+    // The login transaction is used up (its cookie cleared) and the session's cookie set.
+    const cookies = response.headers.getSetCookie().filter((c) => !c.startsWith("__Host-react-sso-rt-login="));
     expect(cookies).toHaveLength(1);
     expect(cookies[0]).toMatch(/^__Host-react-sso-rt=[\w-]+\.\.[\w-]+\.[\w-]+\.[\w-]+; /);
     expect(idp.calls.map((c) => c.url)).toEqual([TOKEN_ENDPOINT]);
@@ -266,8 +275,10 @@ describe("toNodeHandler with the token proxy", () => {
       expect(refused.status).toBe(413);
       // The rest of that body was never read: the connection must not be reused for the next request.
       expect(refused.connection).toBe("close");
+      // Any answer of the proxy's (this one: no login matches that state) shows the connection works.
       const next = await send((req) => req.end(codeExchange()));
-      expect(next.status).toBe(200);
+      expect(next.status).toBe(400);
+      expect(JSON.parse(next.body)).toMatchObject({ error: "invalid_grant" });
     } finally {
       agent.destroy();
     }
@@ -276,10 +287,11 @@ describe("toNodeHandler with the token proxy", () => {
   it("Host and X-Forwarded-* sent over HTTP do not change the upstream", async () => {
     const idp = createStubIdp();
     const base = await listen(toNodeHandler(proxyFor(idp)));
+    const login = await loggedIn(base);
     const response = await fetch(`${base}/auth/token`, {
       method: "POST",
-      headers: { ...proxyHeaders, "x-forwarded-host": "evil.example.net", "x-forwarded-proto": "http", forwarded: "host=evil.example.net" },
-      body: codeExchange(),
+      headers: { ...login.headers, "x-forwarded-host": "evil.example.net", "x-forwarded-proto": "http", forwarded: "host=evil.example.net" },
+      body: codeExchange("", login.state),
     });
     expect(response.status).toBe(200);
     expect(idp.calls.map((c) => c.url)).toEqual([TOKEN_ENDPOINT]);
@@ -312,14 +324,16 @@ describe("toNodeHandler after an Express-like body parser", () => {
   it("a pre-parsed code exchange still works", async () => {
     const idp = createStubIdp();
     const base = await parsingServer(toNodeHandler(proxyFor(idp)));
-    const response = await fetch(base, { method: "POST", headers: proxyHeaders, body: codeExchange() });
+    const login = await loggedIn(base);
+    const response = await fetch(base, { method: "POST", headers: login.headers, body: codeExchange("", login.state) });
     expect(response.status).toBe(200);
     expect(((await response.json()) as Record<string, unknown>).access_token).toBe(idp.issued.access[0]);
     expect(Object.fromEntries((idp.calls[0] as IdpCall).form)).toEqual({
       grant_type: "authorization_code",
       code: "c0de",
       redirect_uri: REDIRECT_URI,
-      code_verifier: VERIFIER,
+      // The proxy's own verifier, from the login transaction.
+      code_verifier: expect.stringMatching(/^[\w-]{43}$/),
     });
   });
 
@@ -345,7 +359,8 @@ describe("toNodeHandler after an Express-like body parser", () => {
   it("a body pre-parsed as a string (express.text()) still works", async () => {
     const idp = createStubIdp();
     const base = await parsingServer(toNodeHandler(proxyFor(idp)), (raw) => raw.toString("utf8"));
-    const response = await fetch(base, { method: "POST", headers: proxyHeaders, body: codeExchange() });
+    const login = await loggedIn(base);
+    const response = await fetch(base, { method: "POST", headers: login.headers, body: codeExchange("", login.state) });
     expect(response.status).toBe(200);
     expect((idp.calls[0] as IdpCall).form.get("code")).toBe("c0de");
   });

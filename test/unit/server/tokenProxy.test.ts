@@ -20,6 +20,7 @@ import {
   TOKEN_ENDPOINT,
   unsignedJwt,
   VERIFIER,
+  rememberLoginNonce,
   type IdpCall,
   type Signer,
   type StubIdp,
@@ -35,7 +36,9 @@ interface Result {
   headers: Headers;
   text: string;
   json: Record<string, unknown>;
+  /** Set-Cookie headers, but the login transactions' (`…-login`). */
   cookies: string[];
+  loginCookies: string[];
 }
 
 /** Every proxy response of this file, checked at the end for leaked secrets and tokens. */
@@ -79,7 +82,8 @@ function harness(overrides: Partial<TokenProxyOptions> = {}, idpOrOptions: StubI
   return {
     idp,
     proxy,
-    async send(request) {
+    async send(original) {
+      const request = await withLogin(original, proxy);
       const before = { access: idp.issued.access.length, refresh: idp.issued.refresh.length, id: idp.issued.id.length };
       const label = `${request.method} ${request.url}`;
       const response = await proxy(request);
@@ -92,7 +96,10 @@ function harness(overrides: Partial<TokenProxyOptions> = {}, idpOrOptions: StubI
       collected.push({ label, status: response.status, headers: [...response.headers], text, allowedInBody: response.status === 200 ? fresh : [] });
       let json: Record<string, unknown> = {};
       if (text !== "") json = JSON.parse(text) as Record<string, unknown>;
-      return { status: response.status, headers: response.headers, text, json, cookies: response.headers.getSetCookie() };
+      // The refresh-token cookie is what most tests look at; the login-transaction cookie has tests of its own.
+      const all = response.headers.getSetCookie();
+      const isLogin = (c: string) => /^(__Host-)?[\w-]+-login=/.test(c);
+      return { status: response.status, headers: response.headers, text, json, cookies: all.filter((c) => !isLogin(c)), loginCookies: all.filter(isLogin) };
     },
   };
 }
@@ -122,22 +129,56 @@ function post(body: Record<string, string> | BodyInit | null, init: PostInit = {
   if (init.cookie !== undefined) headers.set("cookie", init.cookie);
   const isRecord = body !== null && typeof body === "object" && Object.getPrototypeOf(body) === Object.prototype;
   const payload = isRecord ? new URLSearchParams(body as Record<string, string>).toString() : (body as BodyInit | null);
-  return new Request(init.url ?? PROXY_URL, {
+  const request = new Request(init.url ?? PROXY_URL, {
     method: "POST",
     headers,
     body: payload,
     ...(payload instanceof ReadableStream ? { duplex: "half" } : {}),
   } as RequestInit);
+  if (payload instanceof ReadableStream) streamed.add(request);
+  return request;
 }
+const streamed = new WeakSet<Request>();
+
+/**
+ * Stands for "the state of a login this browser started": the harness runs the proxy's login step
+ * (action=login) first, as the browser does, and sends the exchange with its state and cookie.
+ */
+// URL-safe and 43 characters long, as a real state, so that a body's size stays what the test made it.
+const LOGIN = "login-started-at-the-proxy-----------------";
 
 const codeExchange = (extra: Record<string, string> = {}): Record<string, string> => ({
   grant_type: "authorization_code",
   code: "SplxlOBeZQQYbYS6WxSbIA",
   redirect_uri: REDIRECT_URI,
-  code_verifier: VERIFIER,
+  state: LOGIN,
   client_id: CLIENT_ID,
   ...extra,
 });
+
+/** The proxy's login step for `redirectUri`, from `origin`: its state, challenge, and the cookie that holds the transaction. */
+async function startLoginAt(proxy: TokenProxy, redirectUri: string, origin: string, cookie?: string, clientId = CLIENT_ID) {
+  const response = await proxy(post({ action: "login", client_id: clientId, redirect_uri: redirectUri }, { origin, ...(cookie && { cookie }) }));
+  const body = (await response.json()) as { state: string; nonce: string; code_challenge: string };
+  rememberLoginNonce(body.nonce);
+  const set = response.headers.getSetCookie().map((c) => c.split(";")[0] as string);
+  return { ...body, cookie: set.join("; ") };
+}
+
+/** Replaces {@link LOGIN} in a code exchange with a real login's state, adding its cookie to the request's. */
+async function withLogin(request: Request, proxy: TokenProxy): Promise<Request> {
+  // A streamed body is the test's own: reading it here would change what the proxy sees.
+  if (streamed.has(request)) return request;
+  const text = await request.clone().text().catch(() => "");
+  const form = new URLSearchParams(text);
+  if (form.get("state") !== LOGIN) return request;
+  const origin = request.headers.get("origin") ?? APP_ORIGIN;
+  const login = await startLoginAt(proxy, form.get("redirect_uri") ?? REDIRECT_URI, origin, undefined, form.get("client_id") ?? CLIENT_ID);
+  form.set("state", login.state);
+  const headers = new Headers(request.headers);
+  headers.set("cookie", [request.headers.get("cookie"), login.cookie].filter(Boolean).join("; "));
+  return new Request(request.url, { method: request.method, headers, body: form.toString() });
+}
 const refresh = (extra: Record<string, string> = {}) => ({ grant_type: "refresh_token", client_id: CLIENT_ID, ...extra });
 
 /** Asserts an RFC 6749 §5.2-shaped error that may not be cached. */
@@ -457,7 +498,7 @@ describe("rejections", () => {
       expect(h.idp.calls).toHaveLength(0);
     });
 
-    it.each(["redirect_uri", "code", "code_verifier"])("a missing %s → 400", async (name) => {
+    it.each(["redirect_uri", "code", "state"])("a missing %s → 400", async (name) => {
       for (const value of [undefined, ""]) {
         const h = harness();
         const params = codeExchange();
@@ -530,7 +571,7 @@ describe("rejections", () => {
 
   describe("passthrough refresh", () => {
     it("without refresh_token → 400", async () => {
-      const h = harness({ refreshToken: "passthrough", cookie: undefined });
+      const h = harness({ refreshToken: "passthrough" });
       const result = await h.send(post(refresh()));
       expectOAuthError(result, 400, "invalid_request");
       expect(h.idp.calls).toHaveLength(0);
@@ -661,8 +702,10 @@ describe("the code exchange", () => {
       grant_type: "authorization_code",
       code: "SplxlOBeZQQYbYS6WxSbIA",
       redirect_uri: REDIRECT_URI,
-      code_verifier: VERIFIER,
+      code_verifier: expect.stringMatching(/^[\w-]{43}$/),
     });
+    // The verifier is the proxy's own, never one the browser sent.
+    expect(call.form.get("code_verifier")).not.toBe(VERIFIER);
     const basic = decodeBasic(call);
     expect(basic.id).toBe(CLIENT_ID);
     expect(basic.secret).toBe(CLIENT_SECRET);
@@ -731,7 +774,7 @@ describe("the code exchange", () => {
       grant_type: "authorization_code",
       code: "SplxlOBeZQQYbYS6WxSbIA",
       redirect_uri: REDIRECT_URI,
-      code_verifier: VERIFIER,
+      code_verifier: expect.stringMatching(/^[\w-]{43}$/),
       client_id: CLIENT_ID,
       client_secret: CLIENT_SECRET,
     });
@@ -747,7 +790,7 @@ describe("the code exchange", () => {
       grant_type: "authorization_code",
       code: "SplxlOBeZQQYbYS6WxSbIA",
       redirect_uri: REDIRECT_URI,
-      code_verifier: VERIFIER,
+      code_verifier: expect.stringMatching(/^[\w-]{43}$/),
       client_id: CLIENT_ID,
     });
   });
@@ -932,7 +975,7 @@ describe("cookie mode", () => {
 
 describe("passthrough mode", () => {
   it("the refresh token reaches the browser and comes back from it; no cookie", async () => {
-    const h = harness({ refreshToken: "passthrough", cookie: undefined });
+    const h = harness({ refreshToken: "passthrough" });
     const login = await h.send(post(codeExchange()));
     expect(login.status).toBe(200);
     const issued = h.idp.issued.refresh[0] as string;
@@ -948,7 +991,7 @@ describe("passthrough mode", () => {
   });
 
   it("an invalid_grant from the IdP is relayed without any Set-Cookie", async () => {
-    const h = harness({ refreshToken: "passthrough", cookie: undefined });
+    const h = harness({ refreshToken: "passthrough" });
     const result = await h.send(post(refresh({ refresh_token: "rt-unknown" })));
     expectOAuthError(result, 400, "invalid_grant");
     expect(result.cookies).toEqual([]);
@@ -993,13 +1036,40 @@ describe("logout", () => {
     expect(h.idp.calls).toHaveLength(calls);
   });
 
-  it("when revocation fails it still clears the cookie and answers 200", async () => {
-    const h = harness();
+  it("when revocation keeps failing it still clears the cookie, but says so (502): a copy of the token would still work", async () => {
+    const h = harness({ timeoutMs: 600 });
     const cookie = await signIn(h);
     h.idp.routes.set(REVOCATION_ENDPOINT, () => new Response("down", { status: 503 }));
     const result = await h.send(post({ action: "logout" }, { cookie: cookieHeader(cookie) }));
-    expect(result.status).toBe(200);
+    expectOAuthError(result, 502, "temporarily_unavailable");
+    expect(result.json.error_description).toMatch(/could not be revoked/);
+    expect(result.headers.get("x-react-sso-refused")).toBeNull();
     expectClearing(onlyCookie(result), HTTPS_COOKIE);
+    // Retried within the proxy's timeout.
+    expect(h.idp.callsTo(REVOCATION_ENDPOINT).length).toBeGreaterThan(1);
+  });
+
+  it("a one-off 503 with Retry-After: 1 is retried after a second, and the token ends revoked", async () => {
+    const h = harness();
+    const cookie = await signIn(h);
+    let failures = 1;
+    const revoke = h.idp.routes.get(REVOCATION_ENDPOINT);
+    if (!revoke) throw new Error("no revocation route");
+    h.idp.routes.set(REVOCATION_ENDPOINT, (call) => (failures-- > 0 ? new Response("busy", { status: 503, headers: { "retry-after": "1" } }) : revoke(call)));
+    const result = await h.send(post({ action: "logout" }, { cookie: cookieHeader(cookie) }));
+    expect(result.status).toBe(200);
+    const [first, second] = h.idp.callsTo(REVOCATION_ENDPOINT);
+    expect(second).toBeDefined();
+    expect((second?.at ?? 0) - (first?.at ?? 0)).toBeGreaterThanOrEqual(900);
+    expect(h.idp.callsTo(REVOCATION_ENDPOINT)).toHaveLength(2);
+  });
+
+  it("a revocation the IdP refuses for good (400) is not retried, and is reported", async () => {
+    const h = harness();
+    const cookie = await signIn(h);
+    h.idp.routes.set(REVOCATION_ENDPOINT, () => Response.json({ error: "unsupported_token_type" }, { status: 400 }));
+    const result = await h.send(post({ action: "logout" }, { cookie: cookieHeader(cookie) }));
+    expectOAuthError(result, 502);
     expect(h.idp.callsTo(REVOCATION_ENDPOINT)).toHaveLength(1);
   });
 
@@ -1012,7 +1082,7 @@ describe("logout", () => {
   });
 
   it("in passthrough mode revokes the token the browser names, and sets no cookie", async () => {
-    const h = harness({ refreshToken: "passthrough", cookie: undefined });
+    const h = harness({ refreshToken: "passthrough" });
     await h.send(post(codeExchange()));
     const refreshToken = h.idp.issued.refresh[0] as string;
     const result = await h.send(post({ action: "logout", token: refreshToken }));
@@ -1424,7 +1494,7 @@ describe("configuration", () => {
     expect(typeof createTokenProxy(base())).toBe("function");
     expect(typeof createTokenProxy(withFields({ tokenEndpoint: undefined, issuer: ISSUER }))).toBe("function");
     expect(typeof createTokenProxy(withFields({ allowedOrigins: ["http://localhost:5173", "http://127.0.0.1:3000", "http://[::1]:8080"] }))).toBe("function");
-    expect(typeof createTokenProxy(withFields({ refreshToken: "passthrough", cookie: undefined }))).toBe("function");
+    expect(typeof createTokenProxy(withFields({ refreshToken: "passthrough" }))).toBe("function");
   });
 
   it.each<[string, Record<string, unknown>, string]>([
@@ -1452,6 +1522,8 @@ describe("configuration", () => {
     ["empty redirectUris", { redirectUris: [] }, "redirectUris"],
     ["a bad refreshToken mode", { refreshToken: "session" }, "refreshToken"],
     ["cookie mode without cookie options", { cookie: undefined }, "cookie.secrets"],
+    // The login transactions are sealed in every mode.
+    ["passthrough mode without cookie options", { refreshToken: "passthrough", cookie: undefined }, "cookie.secrets"],
     ["cookie mode with no secrets", { cookie: { secrets: [] } }, "cookie.secrets"],
     ["a cookie secret of 31 characters", { cookie: { secrets: ["x".repeat(31)] } }, "cookie.secrets"],
     ["one short secret among good ones", { cookie: { secrets: [COOKIE_SECRET, "short"] } }, "cookie.secrets"],
