@@ -14,7 +14,8 @@ export interface Snippet {
 export function readmeSnippets(): Snippet[] {
   const readme = readFileSync(join(ROOT, "README.md"), "utf8");
   return [...readme.matchAll(/^```(tsx?)\n([\s\S]*?)^```$/gm)].map(([, lang, code = ""], index) => {
-    const named = /^\/\/ ([\w./-]+\.tsx?)\b/.exec(code)?.[1];
+    // Brackets too: a Next.js dynamic segment, e.g. `// app/api/orders/[id]/route.ts`.
+    const named = /^\/\/ ([\w./[\]-]+\.tsx?)\b/.exec(code)?.[1];
     return { file: named ?? `snippet-${index}.${lang}`, code };
   });
 }
