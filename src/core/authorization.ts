@@ -5,7 +5,7 @@ import { pageOrigin, type Endpoints } from "./endpoints.js";
 import { readParams } from "./extractQueryParams.js";
 import { mapError } from "./mapError.js";
 import { sanitizeReturnTo } from "./sanitizeReturnTo.js";
-import { freshIds, toSession, type Session } from "./session.js";
+import { checkAzp, freshIds, toSession, type Session } from "./session.js";
 import { readJson, webStorage, writeJson } from "./storage.js";
 
 /** Options of `login()`. */
@@ -205,7 +205,7 @@ export function createAuthorization({ cfg, endpoints, shared, signIn, report, ep
       const grant = { code, redirect_uri: tx.redirectUri, ...(tx.verifier ? { code_verifier: tx.verifier } : { state }) };
       const response = await oauth.genericTokenEndpointRequest(as, client, oauth.None(), "authorization_code", grant, endpoints.options(as.token_endpoint, viaProxy, tokenWho));
       const result = await oauth.processAuthorizationCodeResponse(as, client, response, { ...(tx.nonce && { expectedNonce: tx.nonce }), requireIdToken: cfg.openid });
-      signIn(toSession(result, oauth.getValidatedIdTokenClaims(result), cfg.scope, Date.now(), freshIds()));
+      signIn(toSession(result, checkAzp(oauth.getValidatedIdTokenClaims(result), cfg.clientId), cfg.scope, Date.now(), freshIds()));
     } catch (err) {
       throw await mapError(err, tokenWho, viaProxy);
     }

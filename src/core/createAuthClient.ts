@@ -8,7 +8,7 @@ import { resolveConfig, type AuthConfig, type StorageLike } from "./config.js";
 import { createEndpoints, pageOrigin } from "./endpoints.js";
 import { mapError } from "./mapError.js";
 import { sanitizeReturnTo } from "./sanitizeReturnTo.js";
-import { canRefresh, freshIds, leeway, readSession, toSession, userOf, validFor, type Session } from "./session.js";
+import { canRefresh, checkAzp, freshIds, leeway, readSession, toSession, userOf, validFor, type Session } from "./session.js";
 import { readJson, resolveStorage, webStorage, writeJson } from "./storage.js";
 
 /**
@@ -277,7 +277,7 @@ export function createAuthClient(config: AuthConfig): AuthClient {
         const grant = base?.refreshToken ? { refresh_token: base.refreshToken } : {};
         const response = await oauth.genericTokenEndpointRequest(as, client, oauth.None(), "refresh_token", grant, endpoints.options(as.token_endpoint, viaProxy, tokenWho));
         const result = await oauth.processRefreshTokenResponse(as, client, response);
-        const next = toSession(result, oauth.getValidatedIdTokenClaims(result), cfg.scope, Date.now(), freshIds(), base);
+        const next = toSession(result, checkAzp(oauth.getValidatedIdTokenClaims(result), cfg.clientId), cfg.scope, Date.now(), freshIds(), base);
         // A sign-out while the request was in flight wins over its result; another tab's session
         // arriving meanwhile does not (it came from before this tab took the lock).
         if (at !== epoch) throw SIGNED_OUT;

@@ -1,7 +1,16 @@
 import * as oauth from "oauth4webapi";
 import { AuthError, AuthErrorCode, fail } from "../shared/AuthError.js";
+import { isLoopback } from "../shared/urls.js";
 import type { ResolvedConfig } from "./config.js";
 import { responseError } from "./mapError.js";
+
+const hostOf = (url: string): string => {
+  try {
+    return new URL(url).hostname;
+  } catch {
+    return "";
+  }
+};
 
 /** The page's origin; "null" during server rendering, where nothing is sent anyway. */
 export const pageOrigin = (): string => globalThis.location?.origin ?? "null";
@@ -85,6 +94,13 @@ export function createEndpoints(cfg: ResolvedConfig, id: string): Endpoints {
         AuthErrorCode.Config,
         `The IdP's issuer is ${JSON.stringify(as.issuer.slice(0, 200))} but "authority" is ${JSON.stringify(cfg.authority)}: set "authority" to the issuer exactly${before === undefined && as.issuer.includes("{tenantid}") ? ', or set "entraMultiTenant"' : ""}.`,
       );
+    }
+    // The code, the verifier and the tokens must not cross a network in clear: an https issuer's
+    // endpoints are https too (http only where the issuer itself is a loopback http one).
+    for (const [key, value] of Object.entries(as)) {
+      if (key.endsWith("_endpoint") && typeof value === "string" && !value.startsWith("https:") && !(cfg.authority.startsWith("http:") && isLoopback(hostOf(value)))) {
+        fail(AuthErrorCode.Config, `The IdP's discovery document lists ${key} ${JSON.stringify(value.slice(0, 100))}, which is not https: react-sso sends no code or token in clear.`);
+      }
     }
     const methods = as.code_challenge_methods_supported;
     // RFC 8414 lets servers omit the list; a list without S256 would mean a downgrade, which we refuse.

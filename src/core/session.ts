@@ -94,6 +94,14 @@ export function readSession(value: unknown): Session | undefined {
   return ok ? (v as unknown as Session) : undefined;
 }
 
+/** OIDC Core §3.1.3.7: an ID token's authorized party (`azp`), when it names one, must be this client. */
+export function checkAzp(claims: IDToken | undefined, clientId: string): IDToken | undefined {
+  if (claims?.azp !== undefined && claims.azp !== clientId) {
+    throw new AuthError(AuthErrorCode.InvalidIdToken, `The ID token was rejected: it was issued to another client (azp ${JSON.stringify(String(claims.azp).slice(0, 100))}).`);
+  }
+  return claims;
+}
+
 /** New random ids for a token response: `gen` (used when it rotates the refresh token) and `stamp`. */
 export const freshIds = (): { gen: string; stamp: string } => ({ gen: generateRandomState(), stamp: generateRandomState() });
 

@@ -5,6 +5,7 @@ import {
   DESKTOP,
   eventsOf,
   newContext,
+  signInAtIdp,
   PHONE,
   record,
   screenshot,
@@ -221,6 +222,63 @@ describe("the playground in Chromium", () => {
     await waitForLogoutPage(page);
     await confirmSignOut(page);
     expect(seen.problems).toEqual([]);
+  });
+
+  it("a code and everything page script can read, posted to the proxy from outside the browser, get no token; the browser then completes the same callback", async () => {
+    // Signed in once (the IdP now has its session and the consent), then signed out here only: the
+    // next login comes straight back from the IdP, with a fresh code.
+    const page = await signedInPage("/");
+    await page.evaluate(() => (window as unknown as { __reactSso: { logout(o: object): Promise<void> } }).__reactSso.logout({ local: true }));
+    await expect.poll(() => statusOf(page), WAIT).toBe("unauthenticated");
+    env.idp.reset();
+    // Take the IdP's redirect back to the app without following it.
+    let callback = "";
+    const isAuthorize = (url: URL) => url.origin === env.playground.issuer && url.pathname === "/auth";
+    await page.route(isAuthorize, async (route) => {
+      const answer = await route.fetch({ maxRedirects: 0 });
+      callback = answer.headers()["location"] ?? "";
+      // A 204 keeps the browser on the app's page (no navigation), whose storage a script in it can read.
+      await route.fulfill({ status: 204 });
+    });
+    await page.getByTestId("sign-in").click();
+    await expect.poll(() => callback, WAIT).toMatch(new RegExp(`^${env.playground.appUrl}/callback\\?`));
+    const url = new URL(callback);
+    const code = url.searchParams.get("code") as string;
+    const state = url.searchParams.get("state") as string;
+    // Everything a script of the page can see: the callback's parameters, web storage, document.cookie.
+    const visible = JSON.parse(await scriptVisibleState(page)) as { local: Record<string, string>; session: Record<string, string>; cookie: string };
+    expect(visible.cookie).toBe("");
+    const storedValues = [...Object.values(visible.local), ...Object.values(visible.session)].flatMap((raw) => {
+      const found: string[] = [];
+      JSON.stringify(JSON.parse(raw) as unknown, (_key, value: unknown) => (typeof value === "string" && found.push(value), value));
+      return found;
+    });
+    // No PKCE verifier in the browser: the proxy holds it.
+    expect(JSON.stringify(visible.session)).not.toMatch(/verifier/);
+    const base = { grant_type: "authorization_code", code, state, redirect_uri: `${env.playground.appUrl}/callback`, client_id: "playground" };
+    const attempts = [base, ...storedValues.map((value) => ({ ...base, code_verifier: value })), { ...base, code_verifier: state }];
+    const before = stats().token.total;
+    for (const attempt of attempts) {
+      const answer = await fetch(`${env.playground.appUrl}/auth/token`, {
+        method: "POST",
+        // From another machine, an Origin header is whatever the sender writes.
+        headers: { Origin: env.playground.appUrl, "X-React-SSO": "1", "Content-Type": "application/x-www-form-urlencoded", ...(visible.cookie && { Cookie: visible.cookie }) },
+        body: new URLSearchParams(attempt).toString(),
+      });
+      expect({ attempt: Object.keys(attempt).join(","), status: answer.status }).toEqual({ attempt: Object.keys(attempt).join(","), status: 400 });
+      expect(answer.headers.getSetCookie()).toEqual([]);
+    }
+    expect(stats().token.total).toBe(before);
+
+    // The user's own browser, with its HttpOnly login cookie, completes the very same callback.
+    await page.unroute(isAuthorize);
+    await page.goto(callback);
+    await page.waitForURL(`${env.playground.appUrl}/`, WAIT);
+    await expect.poll(() => statusOf(page), WAIT).toBe("authenticated");
+    expect(stats().token.authorization_code).toBe(1);
+    // And, in cookie mode, nothing a script can read refreshes a session.
+    const after = await scriptVisibleState(page);
+    expect(after).not.toMatch(/refresh|verifier/i);
   });
 
   it("refuses a POST to the token proxy from a foreign origin", async () => {

@@ -259,6 +259,21 @@ describe("discovery", () => {
     expect(error.message).toContain(`"authority" is "${AUTHORITY}"`);
   });
 
+  it.each(["authorization_endpoint", "token_endpoint", "end_session_endpoint", "revocation_endpoint"])(
+    "refuses an https issuer whose document lists an http %s, before any login or token request",
+    async (key) => {
+      const { client, idp, opened } = setup();
+      const working = idp.discovery;
+      idp.discovery = () => json({ ...(JSON.parse(JSON.stringify({})) as object), issuer: AUTHORITY, authorization_endpoint: `${AUTHORITY}/authorize`, token_endpoint: TOKEN_URL, [key]: "http://sso.example.com/plain" });
+      const error = await rejection(client.login());
+      expect(error.code).toBe("config");
+      expect(error.message).toContain(key);
+      expect(error.message).toContain("not https");
+      expect(opened).toHaveLength(0);
+      idp.discovery = working;
+    },
+  );
+
   it("names the URL it tried when discovery cannot be reached", async () => {
     const { client, idp } = setup();
     idp.discovery = () => {
@@ -420,6 +435,24 @@ describe("the code exchange", () => {
     expect(error.code).toBe("invalid_id_token");
     expect(client.getSnapshot().status).toBe("error");
     await expect(client.getAccessToken()).rejects.toMatchObject({ code: "login_required" });
+  });
+
+  it("with openid: refuses an ID token issued to another authorized party (azp), by OIDC Core §3.1.3.7", async () => {
+    const { client, idp, opened } = setup();
+    const { callbackUrl, nonce } = await loginAndCallback(client, opened);
+    idp.token = () => json({ access_token: "at-1", token_type: "Bearer", id_token: idToken({ nonce, azp: "another-client" }) });
+    const error = await rejection(client.handleCallback(callbackUrl));
+    expect(error.code).toBe("invalid_id_token");
+    expect(error.message).toContain("another client");
+    expect(client.getSnapshot().user).toBeNull();
+  });
+
+  it("with openid: an azp naming this client is fine", async () => {
+    const { client, idp, opened } = setup();
+    const { callbackUrl, nonce } = await loginAndCallback(client, opened);
+    idp.token = () => json({ access_token: "at-1", token_type: "Bearer", id_token: idToken({ nonce, azp: "spa" }) });
+    await client.handleCallback(callbackUrl);
+    expect(client.getSnapshot().status).toBe("authenticated");
   });
 
   it("with openid: refuses a token response without an ID token", async () => {

@@ -180,6 +180,24 @@ describe("what each mode can refresh", () => {
     expect(tokenCalls(s)).toHaveLength(0);
   });
 
+  it.each<[string, () => Response | Promise<Response>]>([
+    ["answers 502", () => json({ error: "temporarily_unavailable", error_description: "The refresh token could not be revoked at the identity provider; it was cleared here." }, 502)],
+    ["cannot be reached", () => Promise.reject(new TypeError("Failed to fetch"))],
+  ])("a logout whose revocation %s signs out here anyway, and says so in an error event", async (_, answer) => {
+    const s = stub();
+    s.token = () => json({ access_token: "at-new", token_type: "Bearer", expires_in: 300 });
+    stored({});
+    const fetched = s.fetch;
+    s.fetch = (async (input: RequestInfo | URL, init?: RequestInit) => (String(input) === PROXY_URL ? answer() : fetched(input, init))) as typeof fetch;
+    const revoking = client(s, { tokenProxy: "/auth/token", storage: "session" });
+    const errors: string[] = [];
+    revoking.on("error", ({ error }) => errors.push(`${error.code}: ${error.message}`));
+    await revoking.logout();
+    expect(revoking.getSnapshot().status).toBe("unauthenticated");
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/could not be revoked at the IdP/);
+  });
+
   it("logout in passthrough mode hands the refresh token to the proxy, which revokes it", async () => {
     const s = stub();
     stored({});

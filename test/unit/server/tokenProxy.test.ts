@@ -685,6 +685,106 @@ describe("rejections", () => {
 // Valid paths
 // ---------------------------------------------------------------------------------------------
 
+describe("the login step binds each login to the browser that started it", () => {
+  async function sha256(text: string): Promise<string> {
+    return Buffer.from(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text))).toString("base64url");
+  }
+
+  it("answers state, nonce and an S256 challenge, and keeps the transaction in a sealed HttpOnly, SameSite=Strict, __Host- cookie of at most 15 minutes", async () => {
+    const h = harness();
+    const result = await h.send(post({ action: "login", client_id: CLIENT_ID, redirect_uri: REDIRECT_URI }));
+    expect(result.status).toBe(200);
+    expect(Object.keys(result.json).sort()).toEqual(["code_challenge", "code_challenge_method", "nonce", "state"]);
+    expect(result.json.code_challenge_method).toBe("S256");
+    expect(result.json).not.toHaveProperty("code_verifier");
+    expect(result.loginCookies).toHaveLength(1);
+    const cookie = parseSetCookie(result.loginCookies[0] as string);
+    expect(cookie.name).toBe("__Host-react-sso-rt-login");
+    expect(cookie.attributes.has("httponly")).toBe(true);
+    expect(cookie.attributes.get("samesite")).toBe("Strict");
+    expect(cookie.attributes.has("secure")).toBe(true);
+    expect(Number(cookie.attributes.get("max-age"))).toBeLessThanOrEqual(900);
+    // Sealed: neither the state nor the nonce can be read from it.
+    expect(cookie.value).not.toContain(result.json.state as string);
+    expect(h.idp.calls).toHaveLength(0);
+  });
+
+  it("the exchange uses the verifier of that login, whose S256 is the challenge the browser sent to the IdP", async () => {
+    const h = harness();
+    const login = await startLoginAt(h.proxy, REDIRECT_URI, APP_ORIGIN);
+    const result = await h.send(post(codeExchange({ state: login.state }), { cookie: login.cookie }));
+    expect(result.status).toBe(200);
+    const verifier = (h.idp.callsTo(TOKEN_ENDPOINT)[0] as IdpCall).form.get("code_verifier") as string;
+    expect(await sha256(verifier)).toBe(login.code_challenge);
+  });
+
+  it.each<[string, (login: { state: string; cookie: string }) => { body: Record<string, string>; cookie?: string }]>([
+    ["everything page script sees, without the browser's cookie (another machine)", (l) => ({ body: codeExchange({ state: l.state }) })],
+    ["a state no login of this browser started", (l) => ({ body: codeExchange({ state: "s-from-an-attacker's-own-login" }), cookie: l.cookie })],
+    ["the right state for another redirect URI", (l) => ({ body: codeExchange({ state: l.state, redirect_uri: LOCAL_REDIRECT_URI }), cookie: l.cookie })],
+    ["a code_verifier sent by the browser", (l) => ({ body: codeExchange({ state: l.state, code_verifier: VERIFIER }), cookie: l.cookie })],
+  ])("refuses %s, without asking the IdP", async (_, attack) => {
+    const h = harness();
+    const login = await startLoginAt(h.proxy, REDIRECT_URI, APP_ORIGIN);
+    const { body, cookie } = attack(login);
+    const result = await h.send(post(body, cookie === undefined ? {} : { cookie }));
+    expectOAuthError(result, 400);
+    expect(result.cookies).toEqual([]);
+    expect(h.idp.calls).toHaveLength(0);
+  });
+
+  it("refuses a login cookie sealed by another proxy (another secret), without asking the IdP", async () => {
+    const h = harness();
+    const other = harness({ cookie: { secrets: [OTHER_COOKIE_SECRET] } }, h.idp);
+    const foreign = await startLoginAt(other.proxy, REDIRECT_URI, APP_ORIGIN);
+    const result = await h.send(post(codeExchange({ state: foreign.state }), { cookie: foreign.cookie }));
+    expectOAuthError(result, 400, "invalid_grant");
+    expect(h.idp.calls).toHaveLength(0);
+  });
+
+  it("a transaction is used once: the exchange's answer drops it from the cookie, and that state is refused after", async () => {
+    const h = harness();
+    const login = await startLoginAt(h.proxy, REDIRECT_URI, APP_ORIGIN);
+    const first = await h.send(post(codeExchange({ state: login.state }), { cookie: login.cookie }));
+    expect(first.status).toBe(200);
+    const after = parseSetCookie(first.loginCookies[0] as string);
+    // The only login in the cookie is gone, so the cookie goes.
+    expect(after.value).toBe("");
+    expect(after.attributes.get("max-age")).toBe("0");
+    const again = await h.send(post(codeExchange({ state: login.state })));
+    expectOAuthError(again, 400, "invalid_grant");
+    expect(h.idp.callsTo(TOKEN_ENDPOINT)).toHaveLength(1);
+  });
+
+  it("two logins at once (two tabs) both complete, each with its own transaction", async () => {
+    const h = harness();
+    const a = await startLoginAt(h.proxy, REDIRECT_URI, APP_ORIGIN);
+    const b = await startLoginAt(h.proxy, REDIRECT_URI, APP_ORIGIN, a.cookie);
+    // The browser keeps the newest cookie, which holds both.
+    const first = await h.send(post(codeExchange({ state: a.state, code: "code-a" }), { cookie: b.cookie }));
+    expect(first.status).toBe(200);
+    const remaining = parseSetCookie(first.loginCookies[0] as string);
+    const second = await h.send(post(codeExchange({ state: b.state, code: "code-b" }), { cookie: `${remaining.name}=${remaining.value}` }));
+    expect(second.status).toBe(200);
+  });
+
+  it("keeps a few logins at most: the oldest of many goes", async () => {
+    const h = harness();
+    let latest = await startLoginAt(h.proxy, REDIRECT_URI, APP_ORIGIN);
+    const first = latest;
+    for (let i = 0; i < 4; i++) latest = await startLoginAt(h.proxy, REDIRECT_URI, APP_ORIGIN, latest.cookie);
+    expectOAuthError(await h.send(post(codeExchange({ state: first.state }), { cookie: latest.cookie })), 400, "invalid_grant");
+    expect((await h.send(post(codeExchange({ state: latest.state }), { cookie: latest.cookie }))).status).toBe(200);
+  });
+
+  it("refuses a login step for a redirect URI it does not allow", async () => {
+    const h = harness();
+    const result = await h.send(post({ action: "login", client_id: CLIENT_ID, redirect_uri: "https://evil.example.com/cb" }));
+    expectOAuthError(result, 400, "invalid_request");
+    expect(result.loginCookies).toEqual([]);
+  });
+});
+
 describe("the code exchange", () => {
   it("client_secret_basic: forwards exactly grant_type, code, redirect_uri, code_verifier, with HTTP Basic (RFC 6749 §2.3.1)", async () => {
     const h = harness({ clientAuthentication: "client_secret_basic" });
@@ -1314,6 +1414,27 @@ describe("ID token verification", () => {
     for (const value of [...h.idp.issued.access, ...h.idp.issued.refresh, ...h.idp.issued.id]) {
       expect(result.text).not.toContain(value);
     }
+  });
+
+  it("an ID token whose nonce is not the login's → 502, and the previous session's cookie is left as it was", async () => {
+    const h = withIdToken(() => signer.sign());
+    const previous = await signIn(h);
+    const login = await startLoginAt(h.proxy, REDIRECT_URI, APP_ORIGIN, cookieHeader(previous));
+    // The IdP returns an ID token for another login's nonce (a code planted from elsewhere).
+    rememberLoginNonce("a-nonce-of-another-login");
+    const result = await h.send(post(codeExchange({ state: login.state }), { cookie: `${cookieHeader(previous)}; ${login.cookie}` }));
+    expectOAuthError(result, 502);
+    expect(result.json).not.toHaveProperty("access_token");
+    // No new refresh-token cookie: a reload still restores the first session.
+    expect(result.cookies).toEqual([]);
+    expect((await h.send(post(refresh(), { cookie: cookieHeader(previous) }))).status).toBe(200);
+  });
+
+  it("an ID token for another authorized party (azp) → 502, by OIDC Core §3.1.3.7", async () => {
+    const h = withIdToken(() => signer.sign({ azp: "another-client" }));
+    const result = await h.send(post(codeExchange()));
+    expectOAuthError(result, 502);
+    expect(result.cookies).toEqual([]);
   });
 
   it("a bad ID token on a refresh → 502 without tokens, but the rotated refresh token is kept in the cookie", async () => {
