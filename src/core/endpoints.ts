@@ -3,6 +3,7 @@ import { AuthError, AuthErrorCode, fail } from "../shared/AuthError.js";
 import { isLoopback } from "../shared/urls.js";
 import type { ResolvedConfig } from "./config.js";
 import { responseError } from "./mapError.js";
+import { readJson, webStorage, writeJson } from "./storage.js";
 
 const hostOf = (url: string): string => {
   try {
@@ -71,6 +72,18 @@ export function createEndpoints(cfg: ResolvedConfig, id: string): Endpoints {
    */
   async function discover(): Promise<oauth.AuthorizationServer> {
     const url = `${cfg.authority.replace(/\/$/, "")}/.well-known/openid-configuration`;
+    // Kept across the redirect (this tab's sessionStorage), so that the callback page sends only the
+    // code exchange, and a reload only the proxy's refresh: for 15 minutes, or the document's own
+    // max-age when shorter. A kept document is checked as a fetched one is; failing, it is fetched again.
+    const key = `react-sso.discovery:${cfg.authority}`;
+    const kept = readJson(webStorage("session"), key) as { doc?: unknown; until?: number } | undefined;
+    if ((kept?.until ?? 0) > Date.now()) {
+      try {
+        return check(kept?.doc as oauth.AuthorizationServer);
+      } catch {
+        // Stale or tampered with: ask the IdP.
+      }
+    }
     // The URL tried is in every message: a typo in "authority" is the usual cause.
     const who = `The IdP's discovery document (${url})`;
     const { [oauth.customFetch]: send, signal } = options(url, false, who);
@@ -80,6 +93,15 @@ export function createEndpoints(cfg: ResolvedConfig, id: string): Endpoints {
       const code = response.status >= 500 ? AuthErrorCode.InvalidResponse : AuthErrorCode.Config;
       throw new AuthError(code, `${who} answered HTTP ${response.status} without an issuer: check "authority", or set "endpoints".`, { status: response.status });
     }
+    const caching = response.headers.get("cache-control") ?? "";
+    const seconds = /no-store|no-cache/.test(caching) ? 0 : Math.min(900, Number(/max-age=(\d+)/.exec(caching)?.[1] ?? 900));
+    writeJson(webStorage("session"), key, { doc: as, until: Date.now() + seconds * 1000 });
+    return check(as);
+  }
+
+  /** The checks of OpenID Connect Discovery and of react-sso on a document, fetched or kept. */
+  function check(as: oauth.AuthorizationServer): oauth.AuthorizationServer {
+    if (typeof as?.issuer !== "string") fail(AuthErrorCode.Config, "The IdP's discovery document has no issuer.");
     // Entra's multi-tenant issuer template, "…/{tenantid}/v2.0", stands for the "…/common/v2.0" (or
     // organizations) authority; each ID token's iss must then name the token's own tenant. The
     // hook is oauth4webapi's own, as openid-client uses it for the same case.

@@ -48,6 +48,18 @@ describe("the playground in Chromium", () => {
     await expect.poll(() => eventsOf(page), WAIT).toEqual(["signedIn"]);
   });
 
+  it("a login costs the IdP one discovery (before the redirect) and one code exchange; a reload only the proxy's refresh", async () => {
+    // The proxy has read its own discovery document by now (once per process); count a login alone.
+    await (await signedInPage("/")).context().close();
+    env.idp.reset();
+    const page = await signedInPage("/");
+    expect(stats()).toMatchObject({ discovery: 1, authorization: 1, token: { authorization_code: 1, total: 1 } });
+    env.idp.reset();
+    await page.reload();
+    await expect.poll(() => statusOf(page), WAIT).toBe("authenticated");
+    expect(stats()).toMatchObject({ discovery: 0, token: { refresh_token: 1, total: 1 } });
+  });
+
   it("keeps every token away from script-readable storage", async () => {
     const page = await signedInPage("/");
     const token = await page.evaluate(() => (window as unknown as { __reactSso: { getAccessToken(): Promise<string> } }).__reactSso.getAccessToken());

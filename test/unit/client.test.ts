@@ -309,6 +309,60 @@ describe("discovery", () => {
     expect(idp.callsTo(DISCOVERY_URL)).toHaveLength(1);
   });
 
+  it("is kept across the redirect: the callback page, a new client in the same tab, sends only the code exchange", async () => {
+    const { client, idp, opened } = setup({ scope: "api" });
+    const { callbackUrl } = await loginAndCallback(client, opened);
+    client.dispose();
+    // The callback page: another page load, another client, the same tab's sessionStorage.
+    const callbackPage = createAuthClient({ authority: AUTHORITY, clientId: "spa", redirectUri: REDIRECT_URI, scope: "api", storage: "memory", fetch: idp.fetch as unknown as typeof fetch, openUrl: () => undefined });
+    await callbackPage.handleCallback(callbackUrl);
+    expect(idp.callsTo(DISCOVERY_URL)).toHaveLength(1);
+    expect(idp.callsTo(TOKEN_URL)).toHaveLength(1);
+    callbackPage.dispose();
+  });
+
+  it.each<[string, string | undefined, number]>([
+    ["for 15 minutes", undefined, 15 * 60],
+    ["for the document's max-age when shorter", "public, max-age=60", 60],
+    ["not at all with no-store", "no-store", 0],
+  ])("is kept %s", async (_, cacheControl, seconds) => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      const { client, idp } = setup();
+      const working = idp.discovery;
+      idp.discovery = () => {
+        const response = working();
+        if (cacheControl) response.headers.set("cache-control", cacheControl);
+        return response;
+      };
+      await client.login();
+      const fresh = () => setup({ fetch: idp.fetch as unknown as typeof fetch }).client;
+      if (seconds > 0) {
+        vi.setSystemTime(Date.now() + (seconds - 1) * 1000);
+        await fresh().login();
+        expect(idp.callsTo(DISCOVERY_URL)).toHaveLength(1);
+      }
+      vi.setSystemTime(Date.now() + 2000);
+      await fresh().login();
+      expect(idp.callsTo(DISCOVERY_URL)).toHaveLength(2);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("a kept document that no longer passes the checks (edited in storage) is fetched again", async () => {
+    const { client, idp } = setup();
+    await client.login();
+    const key = `react-sso.discovery:${AUTHORITY}`;
+    const kept = JSON.parse(sessionStorage.getItem(key) as string) as { doc: Record<string, unknown> };
+    kept.doc.issuer = "https://evil.example.com";
+    sessionStorage.setItem(key, JSON.stringify(kept));
+    const { client: next, opened } = setup({ fetch: idp.fetch as unknown as typeof fetch });
+    await next.login();
+    expect(idp.callsTo(DISCOVERY_URL)).toHaveLength(2);
+    expect(new URL(opened[0] as string).origin).toBe(AUTHORITY);
+  });
+
   it("is not cached when it failed: the next login requests it again", async () => {
     const { client, idp, opened } = setup();
     const working = idp.discovery;
