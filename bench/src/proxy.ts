@@ -61,13 +61,19 @@ interface Answer {
   cookie: string | undefined;
 }
 
+/** The last login-transaction cookie a proxy set (its login step), for the exchange that follows. */
+let loginCookie: string | undefined;
+
 function post(agent: Agent, url: URL, headers: Record<string, string>, body: string): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const req = request(url, { method: "POST", agent, headers: { ...headers, "content-type": "application/x-www-form-urlencoded", "content-length": String(Buffer.byteLength(body)) }, timeout: 10_000 }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (chunk: Buffer) => chunks.push(chunk));
       res.on("end", () => {
-        const cookie = res.headers["set-cookie"]?.[0]?.split(";")[0];
+        // The session's cookie; the login-transaction cookie (…-login) only matters to the sign-in.
+        const cookies = (res.headers["set-cookie"] ?? []).map((c) => c.split(";")[0] as string);
+        const cookie = cookies.find((c) => !/^(__Host-)?[\w-]+-login=/.test(c));
+        loginCookie = cookies.find((c) => /^(__Host-)?[\w-]+-login=/.test(c));
         resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8"), cookie });
       });
       res.on("error", reject);
@@ -107,8 +113,17 @@ class Session {
 
   /** The sign-in that starts the session (not timed). */
   async start(): Promise<void> {
-    const body = new URLSearchParams({ grant_type: "authorization_code", code: "bench-code", code_verifier: "v".repeat(43), redirect_uri: REDIRECT_URI, client_id: PROXY_CLIENT_ID });
-    this.take(await post(this.agent, new URL(this.variant.path, this.base), this.headers(), body.toString()));
+    const url = new URL(this.variant.path, this.base);
+    if (this.variant.kind === "direct") {
+      const body = new URLSearchParams({ grant_type: "authorization_code", code: "bench-code", code_verifier: "v".repeat(43), redirect_uri: REDIRECT_URI, client_id: PROXY_CLIENT_ID });
+      return this.take(await post(this.agent, url, this.headers(), body.toString()));
+    }
+    // Through the proxy, a login starts with its login step: the proxy holds the state and the verifier.
+    const login = await post(this.agent, url, this.headers(), new URLSearchParams({ action: "login", client_id: PROXY_CLIENT_ID, redirect_uri: REDIRECT_URI }).toString());
+    if (login.status !== 200 || !loginCookie) throw new Error(`${this.variant.name}: login step HTTP ${login.status} ${login.body.slice(0, 200)}`);
+    const { state, nonce } = JSON.parse(login.body) as { state: string; nonce: string };
+    const body = new URLSearchParams({ grant_type: "authorization_code", code: `nonce:${nonce}`, state, redirect_uri: REDIRECT_URI, client_id: PROXY_CLIENT_ID });
+    this.take(await post(this.agent, url, { ...this.headers(), cookie: loginCookie }, body.toString()));
   }
 
   /** One refresh: the request whose latency is measured. */

@@ -24,7 +24,8 @@ async function runProxy(stub: StubReady): Promise<() => Promise<void>> {
   };
   const cookie = { secrets: [randomBytes(32).toString("base64url")] };
   const handlers: Record<ProxyPath, ReturnType<typeof toNodeHandler>> = {
-    passthrough: toNodeHandler(createTokenProxy({ ...common, tokenEndpoint: stub.tokenEndpoint, refreshToken: "passthrough" })),
+    // Every mode seals its login transactions: the passthrough proxy needs the secrets too.
+    passthrough: toNodeHandler(createTokenProxy({ ...common, tokenEndpoint: stub.tokenEndpoint, refreshToken: "passthrough", cookie })),
     cookie: toNodeHandler(createTokenProxy({ ...common, tokenEndpoint: stub.tokenEndpoint, cookie })),
     // issuer + jwksUri: every ID token is verified against the stub's JWKS (cached after the first fetch).
     "cookie-verify": toNodeHandler(

@@ -97,7 +97,9 @@ export async function startStubIdp(options: StubIdpOptions): Promise<StubIdp> {
       const issued = codes.get(code);
       if (!issued && !options.anyCode) return refuse(res, 400, "invalid_grant");
       codes.delete(code);
-      nonce = issued?.nonce;
+      // The proxy benchmark names the nonce its login step gave in the code it makes up: as an IdP
+      // would, the ID token of that sign-in carries it.
+      nonce = issued?.nonce ?? (code.startsWith("nonce:") ? code.slice("nonce:".length) : undefined);
       counts.authorization_code++;
     } else if (grant === "refresh_token") {
       // Rotation: a refresh token works once.
@@ -108,7 +110,7 @@ export async function startStubIdp(options: StubIdpOptions): Promise<StubIdp> {
     }
     const refreshToken = token();
     live.add(refreshToken);
-    const idToken = idTokens === "signed" ? sign(nonce) : idTokens === "pooled" ? pool[next++ % pool.length] : undefined;
+    const idToken = idTokens === "signed" || (idTokens === "pooled" && nonce) ? sign(nonce) : idTokens === "pooled" ? pool[next++ % pool.length] : undefined;
     send(
       res,
       200,

@@ -355,7 +355,7 @@ export function createTokenProxy(options: TokenProxyOptions): TokenProxy {
 
   async function loginCookie(logins: LoginTransaction[], origin: string): Promise<string> {
     if (logins.length === 0) return serializeCookie("", cookieAttributes(origin, 0, loginCookieName));
-    return serializeCookie(await sealJson(logins, (await loginKeys)[0] as Uint8Array, clientId, LOGIN_MAX_AGE), cookieAttributes(origin, LOGIN_MAX_AGE, loginCookieName));
+    return serializeCookie(await sealJson(logins, (await loginKeys)[0] as CryptoKey, clientId, LOGIN_MAX_AGE), cookieAttributes(origin, LOGIN_MAX_AGE, loginCookieName));
   }
 
   async function readForm(request: Request): Promise<URLSearchParams> {
@@ -537,11 +537,15 @@ export function createTokenProxy(options: TokenProxyOptions): TokenProxy {
     let seconds = maxAge;
     const stated = Number(body.refresh_expires_in);
     if (stated > 0) seconds = Math.min(seconds, stated);
-    try {
-      const { exp } = decodeJwt(refreshToken);
-      if (typeof exp === "number") seconds = Math.min(seconds, exp - Math.floor(Date.now() / 1000));
-    } catch {
-      // Opaque refresh tokens carry no expiry of their own.
+    // A JWT refresh token states its own expiry; an opaque one (most) is not decoded at all, which
+    // would throw and be caught on every refresh.
+    if (/^[\w-]+\.[\w-]+\.[\w-]*$/.test(refreshToken)) {
+      try {
+        const { exp } = decodeJwt(refreshToken);
+        if (typeof exp === "number") seconds = Math.min(seconds, exp - Math.floor(Date.now() / 1000));
+      } catch {
+        // Three parts, but not a JWT after all.
+      }
     }
     return seconds;
   }
@@ -643,7 +647,7 @@ export function createTokenProxy(options: TokenProxyOptions): TokenProxy {
       if (typeof rotated === "string" && rotated !== "") {
         // Sealed before anything else can fail: the IdP has already retired the previous refresh token.
         const seconds = lifetime(answer.body, rotated);
-        cookies.push(serializeCookie(await seal(rotated, (await keys)[0] as Uint8Array, clientId, seconds), cookieAttributes(origin, seconds)));
+        cookies.push(serializeCookie(await seal(rotated, (await keys)[0] as CryptoKey, clientId, seconds), cookieAttributes(origin, seconds)));
         held = true;
       } else if (kind === "authorization_code" && sealed) {
         // A new sign-in without a refresh token must not leave the previous session's behind.

@@ -7,19 +7,22 @@ const encoder = new TextEncoder();
  */
 const USES = { refreshToken: "react-sso refresh-token cookie v1", login: "react-sso login-transaction cookie v1" } as const;
 
-/** Derives a 256-bit AES-GCM key from a cookie secret (HKDF-SHA-256 over Web Crypto, so it runs in any runtime). */
-export async function deriveKey(secret: string, use: keyof typeof USES = "refreshToken"): Promise<Uint8Array> {
+/**
+ * Derives a 256-bit AES-GCM key from a cookie secret (HKDF-SHA-256 over Web Crypto, so it runs in
+ * any runtime), imported once: a raw key would be imported again on every seal and open.
+ */
+export async function deriveKey(secret: string, use: keyof typeof USES = "refreshToken"): Promise<CryptoKey> {
   const material = await crypto.subtle.importKey("raw", encoder.encode(secret), "HKDF", false, ["deriveBits"]);
   const bits = await crypto.subtle.deriveBits(
     { name: "HKDF", hash: "SHA-256", salt: new Uint8Array(32), info: encoder.encode(USES[use]) },
     material,
     256,
   );
-  return new Uint8Array(bits);
+  return crypto.subtle.importKey("raw", bits, "AES-GCM", false, ["encrypt", "decrypt"]);
 }
 
 /** Seals a JSON value the way {@link seal} seals a refresh token. */
-export async function sealJson(value: unknown, key: Uint8Array, clientId: string, maxAgeSeconds: number): Promise<string> {
+export async function sealJson(value: unknown, key: CryptoKey, clientId: string, maxAgeSeconds: number): Promise<string> {
   return new EncryptJWT({ v: value })
     .setProtectedHeader({ alg: "dir", enc: "A256GCM" })
     .setAudience(clientId)
@@ -29,7 +32,7 @@ export async function sealJson(value: unknown, key: Uint8Array, clientId: string
 }
 
 /** Opens what {@link sealJson} sealed, with any of the keys; undefined for anything expired, tampered or foreign. */
-export async function openJson(value: string, keys: readonly Uint8Array[], clientId: string): Promise<unknown> {
+export async function openJson(value: string, keys: readonly CryptoKey[], clientId: string): Promise<unknown> {
   for (const key of keys) {
     try {
       const { payload } = await jwtDecrypt(value, key, { audience: clientId, keyManagementAlgorithms: ["dir"], contentEncryptionAlgorithms: ["A256GCM"] });
@@ -45,7 +48,7 @@ export async function openJson(value: string, keys: readonly Uint8Array[], clien
  * Seals a refresh token into a compact JWE (`dir` + `A256GCM`: authenticated encryption, done by
  * jose) that expires with the cookie and names the client it belongs to.
  */
-export async function seal(refreshToken: string, key: Uint8Array, clientId: string, maxAgeSeconds: number): Promise<string> {
+export async function seal(refreshToken: string, key: CryptoKey, clientId: string, maxAgeSeconds: number): Promise<string> {
   return new EncryptJWT({ rt: refreshToken })
     .setProtectedHeader({ alg: "dir", enc: "A256GCM" })
     .setAudience(clientId)
@@ -59,7 +62,7 @@ export async function seal(refreshToken: string, key: Uint8Array, clientId: stri
  * signing everybody out). Returns undefined for anything expired, tampered or sealed with a
  * key that is no longer configured.
  */
-export async function open(value: string, keys: readonly Uint8Array[], clientId: string): Promise<string | undefined> {
+export async function open(value: string, keys: readonly CryptoKey[], clientId: string): Promise<string | undefined> {
   for (const key of keys) {
     try {
       const { payload } = await jwtDecrypt(value, key, { audience: clientId, keyManagementAlgorithms: ["dir"], contentEncryptionAlgorithms: ["A256GCM"] });

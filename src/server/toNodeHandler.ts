@@ -7,9 +7,29 @@ type NodeRequest = IncomingMessage & { body?: unknown };
 /** Methods the Fetch standard forbids in a `Request` (it throws), which Node's parser accepts. */
 const FORBIDDEN_METHODS = new Set(["CONNECT", "TRACE", "TRACK"]);
 
+/** Bodies this small with a Content-Length are read at once: a Web stream costs more than the body. */
+const SMALL_BODY = 64 * 1024;
+
+/** Reads a small body whose length is declared (Node's parser delivers no more than that). */
+async function readSmall(req: NodeRequest): Promise<Uint8Array<ArrayBuffer>> {
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of req.iterator({ destroyOnReturn: false })) chunks.push(chunk as Uint8Array);
+  const bytes = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return bytes;
+}
+
 /** The body as the Web handler reads it, and whether it streams from the socket. */
-function bodyOf(req: NodeRequest): { body: BodyInit | undefined; streamed: boolean } {
+async function bodyOf(req: NodeRequest): Promise<{ body: BodyInit | undefined; streamed: boolean }> {
   if (req.method === "GET" || req.method === "HEAD" || FORBIDDEN_METHODS.has(req.method ?? "")) return { body: undefined, streamed: false };
+  const declared = Number(req.headers["content-length"]);
+  if (req.readable && !req.readableEnded && declared >= 0 && declared <= SMALL_BODY) {
+    return { body: await readSmall(req), streamed: false };
+  }
   // Still readable: nobody has read the body, so stream it. Otherwise a body parser
   // (express.urlencoded() and friends) consumed it, and its result is all there is.
   if (req.readable && !req.readableEnded) {
@@ -51,7 +71,7 @@ export function toNodeHandler(
         if (value === undefined) continue;
         for (const item of Array.isArray(value) ? value : [value]) headers.append(name, item);
       }
-      const { body, streamed } = bodyOf(req as NodeRequest);
+      const { body, streamed } = await bodyOf(req as NodeRequest);
       // A rebuilt body has its own length.
       if (!streamed) headers.delete("content-length");
       const forbidden = FORBIDDEN_METHODS.has(req.method ?? "");

@@ -120,10 +120,10 @@ describe("deriveKey", () => {
   it("is deterministic: the same secret gives the same 256-bit key, and opens what it sealed", async () => {
     const a = await deriveKey(SECRET);
     const b = await deriveKey(SECRET);
-    expect(a).toBeInstanceOf(Uint8Array);
-    expect(a.byteLength).toBe(32);
-    expect(Buffer.from(a).equals(Buffer.from(b))).toBe(true);
-    // Another process (another derivation) opens the cookie.
+    // An AES-GCM key of 256 bits, imported once and not extractable: its bytes never leave Web Crypto.
+    expect(a.algorithm).toMatchObject({ name: "AES-GCM", length: 256 });
+    expect(a.extractable).toBe(false);
+    // Another process (another derivation) opens the cookie: the same key.
     expect(await open(await seal(REFRESH_TOKEN, a, CLIENT, 60), [b], CLIENT)).toBe(REFRESH_TOKEN);
   });
 
@@ -131,13 +131,21 @@ describe("deriveKey", () => {
     const a = await deriveKey(SECRET);
     const b = await deriveKey(`${SECRET.slice(0, -1)}q`);
     const c = await deriveKey(NEW_SECRET);
-    expect(Buffer.from(a).equals(Buffer.from(b))).toBe(false);
-    expect(Buffer.from(a).equals(Buffer.from(c))).toBe(false);
+    const sealed = await seal(REFRESH_TOKEN, a, CLIENT, 60);
+    expect(await open(sealed, [b], CLIENT)).toBeUndefined();
+    expect(await open(sealed, [c], CLIENT)).toBeUndefined();
   });
 
-  it("is not the secret's raw bytes", async () => {
+  it("is not the secret's raw bytes: a cookie sealed with those bytes as the key does not open", async () => {
     const key = await deriveKey("x".repeat(32));
-    expect(Buffer.from(key).toString()).not.toBe("x".repeat(32));
+    const raw = await crypto.subtle.importKey("raw", new TextEncoder().encode("x".repeat(32)), "AES-GCM", false, ["encrypt", "decrypt"]);
+    expect(await open(await seal(REFRESH_TOKEN, raw, CLIENT, 60), [key], CLIENT)).toBeUndefined();
+  });
+
+  it("is another key for each use: a login-transaction cookie never opens as a refresh-token cookie", async () => {
+    const refresh = await deriveKey(SECRET);
+    const login = await deriveKey(SECRET, "login");
+    expect(await open(await seal(REFRESH_TOKEN, login, CLIENT, 60), [refresh], CLIENT)).toBeUndefined();
   });
 });
 
