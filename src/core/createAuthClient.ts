@@ -58,8 +58,8 @@ export function createAuthClient(config: AuthConfig): AuthClient {
   /** The origin's shared tab state (localStorage): hint, newest gen and stamp, exchanged states. */
   let shared: StorageLike | undefined;
   let channel: BroadcastChannel | undefined;
-  /** Ends every page listener at once. */
-  let page: AbortController | undefined;
+  /** Removes every page listener. (Not an AbortSignal: a test DOM such as jsdom may refuse the runtime's own.) */
+  const unlisten: Array<() => void> = [];
   let session: Session | undefined;
   let snapshot: AuthSnapshot = LOADING;
   const listeners = new Set<() => void>();
@@ -199,12 +199,14 @@ export function createAuthClient(config: AuthConfig): AuthClient {
       channel = new BroadcastChannel(`react-sso:${id}`);
       channel.onmessage = onTabMessage;
     }
-    page = new AbortController();
-    const { signal } = page;
-    document.addEventListener("visibilitychange", wake, { signal });
-    for (const event of ["online", "focus"]) window.addEventListener(event, wake, { signal });
+    const listen = (target: EventTarget, type: string, listener: (event: Event) => void) => {
+      target.addEventListener(type, listener);
+      unlisten.push(() => target.removeEventListener(type, listener));
+    };
+    listen(document, "visibilitychange", wake);
+    for (const event of ["online", "focus"]) listen(window, event, wake);
     // Back from the IdP through the back/forward cache: the page did not leave after all.
-    window.addEventListener("pageshow", (event) => event.persisted && authz.setLeaving(false), { signal });
+    listen(window, "pageshow", (event) => (event as PageTransitionEvent).persisted && authz.setLeaving(false));
     schedule();
     if (authz.isCallbackUrl(window.location.href)) {
       // Stay "loading" until the callback settles, so that no guard sees "unauthenticated" and logs in
@@ -428,7 +430,7 @@ export function createAuthClient(config: AuthConfig): AuthClient {
       epoch++;
       clearTimeout(timer);
       waiting?.done();
-      page?.abort();
+      for (const remove of unlisten.splice(0)) remove();
       channel?.close();
       listeners.clear();
       handlers.clear();
