@@ -76,6 +76,7 @@ afterEach(() => {
   for (const c of clients.splice(0)) c.dispose();
   vi.useRealTimers();
   vi.unstubAllGlobals();
+  vi.restoreAllMocks();
 });
 
 describe("an IdP that answers a refresh with its own login_required", () => {
