@@ -1,11 +1,13 @@
 // react-sso-kit/server at work in the playground: /api/me behind the resource-server guard,
 // authFetch recovering from a token the API refuses, and the backend calling the reports service
 // with a client-credentials token of its own.
+import { createServer } from "node:net";
 import { decodeJwt } from "jose";
-import type { Page } from "playwright-core";
-import { beforeEach, describe, expect, it } from "vitest";
-import { BACKEND_CLIENT_ID, PLAYGROUND_API, PLAYGROUND_API_SCOPE, PLAYGROUND_CLIENT_ID } from "../../playground/start.js";
-import { completeSignIn, DESKTOP, eventsOf, layoutFaults, newContext, PHONE, screenshot, usePlayground, WAIT } from "./browser.js";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { startIdp, type TestIdp } from "../../playground/idp.js";
+import { BACKEND_CLIENT_ID, PLAYGROUND_API, PLAYGROUND_API_SCOPE, PLAYGROUND_CLIENT_ID, startPlayground, type Playground } from "../../playground/start.js";
+import { completeSignIn, DESKTOP, eventsOf, launch, layoutFaults, newContext, PHONE, screenshot, usePlayground, WAIT } from "./browser.js";
 
 const env = usePlayground();
 const reports = () => {
@@ -22,15 +24,15 @@ beforeEach(() => {
 type Sso = { getAccessToken(): Promise<string> };
 const tokenOf = (page: Page) => page.evaluate(() => (window as unknown as { __reactSso: Sso }).__reactSso.getAccessToken());
 
-async function signedInHome(viewport: { width: number; height: number } = DESKTOP): Promise<Page> {
-  const page = await (await newContext(env.browser, viewport)).newPage();
-  await page.goto(`${env.playground.appUrl}/`);
+async function signedInHome(viewport: { width: number; height: number } = DESKTOP, browser: Browser = env.browser, playground: Playground = env.playground): Promise<Page> {
+  const page = await (await newContext(browser, viewport)).newPage();
+  await page.goto(`${playground.appUrl}/`);
   await page.getByTestId("sign-in").click();
-  await completeSignIn(page, env.playground, "/");
+  await completeSignIn(page, playground, "/");
   return page;
 }
 
-const me = (token?: string) => fetch(`${env.playground.appUrl}/api/me`, token === undefined ? {} : { headers: { Authorization: `Bearer ${token}` } });
+const me = (token?: string, appUrl = env.playground.appUrl) => fetch(`${appUrl}/api/me`, token === undefined ? {} : { headers: { Authorization: `Bearer ${token}` } });
 
 /** The steps the retry card lists: each request's path and status, in order. */
 async function stepsOf(page: Page, testId: string): Promise<string[]> {
@@ -159,4 +161,75 @@ describe("the server toolkit's cards at desktop and phone width", () => {
       await screenshot(page, `${name}-home-server-toolkit`);
     });
   }
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+// An IdP the playground did not configure (as with SSO_ISSUER): it issues opaque access tokens for
+// userinfo, registers no API and no backend client.
+describe("with a real IdP (SSO_ISSUER) and no SSO_API_AUDIENCE", () => {
+  let real: { idp: TestIdp; playground: Playground; browser: Browser } | undefined;
+  const get = () => {
+    if (!real) throw new Error("not started");
+    return real;
+  };
+  beforeAll(async () => {
+    const port = await freePort();
+    const origins = [`http://127.0.0.1:${port}`, `http://localhost:${port}`];
+    const secret = "another-idp-client-secret";
+    const idp = await startIdp({
+      clients: [
+        {
+          client_id: "someone-elses-idp-app",
+          client_secret: secret,
+          token_endpoint_auth_method: "client_secret_basic",
+          redirect_uris: origins.map((origin) => `${origin}/callback`),
+          post_logout_redirect_uris: origins.map((origin) => `${origin}/`),
+          grant_types: ["authorization_code", "refresh_token"],
+          response_types: ["code"],
+        },
+      ],
+    });
+    const playground = await startPlayground({ appPort: port, quiet: true, sso: { issuer: idp.issuer, clientId: "someone-elses-idp-app", clientSecret: secret } }).catch(async (error: unknown) => {
+      await idp.close();
+      throw error;
+    });
+    real = { idp, playground, browser: await launch() };
+  });
+  afterAll(async () => {
+    for (const context of real?.browser.contexts() ?? []) await context.close();
+    await real?.browser.close();
+    await real?.playground.close();
+    await real?.idp.close();
+  });
+
+  it("/api/me checks the token at the IdP's userinfo endpoint, and the toolkit's cards say what they need", async () => {
+    const { browser, playground } = get();
+    expect(playground.reports).toBeUndefined();
+    const page = await signedInHome(DESKTOP, browser, playground);
+    const token = await tokenOf(page);
+    const answer = await me(token, playground.appUrl);
+    expect(answer.status).toBe(200);
+    expect(await answer.json()).toMatchObject({ checkedBy: "the IdP's userinfo endpoint", sub: "ada" });
+    const anonymous = await me(undefined, playground.appUrl);
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers.get("www-authenticate")).toBe("Bearer");
+    const refused = await me("not-a-token-the-idp-issued", playground.appUrl);
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get("www-authenticate")).toContain('error="invalid_token"');
+
+    expect(await page.getByTestId("revoke-and-retry").isDisabled()).toBe(true);
+    expect(await page.getByTestId("retry-card").textContent()).toContain("SSO_API_AUDIENCE");
+    expect(await page.getByTestId("call-report").isDisabled()).toBe(true);
+    expect((await fetch(`${playground.appUrl}/api/report`)).status).toBe(501);
+  });
 });
