@@ -7,7 +7,7 @@
 // inside oidc-provider and turns every token request into server_error.
 import { createServer } from "node:http";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
-import type { Account, ClientMetadata, Configuration, Interaction, PageContext, Provider } from "oidc-provider";
+import type { Account, ClientMetadata, Configuration, Interaction, PageContext, Provider, ResourceServerInfo } from "oidc-provider";
 import {
   API_SCOPES,
   CONFIDENTIAL_CLIENT_ID,
@@ -35,8 +35,25 @@ export interface IdpOptions {
   idTokenTtl?: number;
   /** Extra clients, or overrides merged field by field into a built-in client with the same client_id. */
   clients?: ClientMetadata[];
+  /**
+   * APIs (resource servers, RFC 8707) that get JWT access tokens: an authorization or token
+   * request naming one in its `resource` parameter gets an RS256 JWT with that `aud`, which the
+   * API checks against the JWKS alone; its refreshes keep the resource granted. Requests naming
+   * no resource get opaque access tokens, as without this option, which userinfo accepts.
+   */
+  apis?: ApiResource[];
   /** Drop oidc-provider's development-mode console notices; default true. */
   quiet?: boolean;
+}
+
+/** An API registered at the IdP as a resource server. */
+export interface ApiResource {
+  /** The resource indicator a client sends, and the `aud` of the API's tokens: an absolute URI. */
+  audience: string;
+  /** The scopes the API defines; a token carries those of them the client asked for and was granted. */
+  scopes: readonly string[];
+  /** Access-token lifetime in seconds. @default the IdP's `accessTokenTtl` */
+  accessTokenTtl?: number;
 }
 
 export interface IdpEndpoints {
@@ -88,14 +105,14 @@ export async function startIdp(options: IdpOptions = {}): Promise<TestIdp> {
   if (options.quiet !== false) silenceOidcProviderNotices();
   // Imported lazily so the filter above is in place before oidc-provider's
   // module-level "Unsupported runtime" warning (Node 20) fires.
-  const { default: ProviderClass } = await import("oidc-provider");
+  const { default: ProviderClass, errors } = await import("oidc-provider");
 
   const server = createServer();
   const port = await listen(server, options.port ?? 0);
   const issuer = `http://127.0.0.1:${port}`;
 
   const control = new IdpControl();
-  const configuration = buildConfiguration(options);
+  const configuration = buildConfiguration(options, () => new errors.InvalidTarget());
   let provider: Provider;
   try {
     provider = new ProviderClass(issuer, configuration);
@@ -150,15 +167,29 @@ function assertNodeRealm(): void {
 // ---------------------------------------------------------------------------
 // oidc-provider configuration
 
-function buildConfiguration(options: IdpOptions): Configuration {
+function buildConfiguration(options: IdpOptions, invalidTarget: () => Error): Configuration {
+  const accessTokenTtl = options.accessTokenTtl ?? 300;
   const ttl: NonNullable<Configuration["ttl"]> = {
-    AccessToken: options.accessTokenTtl ?? 300,
+    AccessToken: accessTokenTtl,
     RefreshToken: options.refreshTokenTtl ?? 3600,
   };
   if (options.idTokenTtl !== undefined) ttl.IdToken = options.idTokenTtl;
+  const apis = new Map(
+    (options.apis ?? []).map((api): [string, ResourceServerInfo] => [
+      api.audience,
+      {
+        audience: api.audience,
+        scope: api.scopes.join(" "),
+        accessTokenFormat: "jwt",
+        accessTokenTTL: api.accessTokenTtl ?? accessTokenTtl,
+        jwt: { sign: { alg: "RS256" } },
+      },
+    ]),
+  );
+  const clients = mergeClients(defaultClients(), options.clients ?? []);
 
   return {
-    clients: mergeClients(defaultClients(), options.clients ?? []),
+    clients,
     findAccount: (_ctx, sub) => testAccount(sub),
     // oidc-provider only maps `openid -> sub` by default; profile/email claims
     // must be declared for the standard scopes to release anything.
@@ -169,7 +200,8 @@ function buildConfiguration(options: IdpOptions): Configuration {
     },
     // Declared scopes are the only ones oidc-provider grants, so plain OAuth 2.0
     // requests (without `openid`) need a non-OIDC scope of their own.
-    scopes: ["openid", "offline_access", ...API_SCOPES],
+    // (An API's scopes too: a client's registered `scope` may only list declared ones.)
+    scopes: [...new Set(["openid", "offline_access", ...API_SCOPES, ...(options.apis ?? []).flatMap((api) => api.scopes)])],
     responseTypes: ["code"],
     // Put profile/email claims in the ID token itself, not only in userinfo.
     conformIdTokenClaims: false,
@@ -187,6 +219,21 @@ function buildConfiguration(options: IdpOptions): Configuration {
     features: {
       devInteractions: { enabled: false },
       revocation: { enabled: true },
+      clientCredentials: { enabled: clients.some((client) => client.grant_types?.includes("client_credentials")) },
+      // oidc-provider 9 has resource indicators on, refusing every `resource` (invalid_target) until
+      // told which APIs exist: requests naming none are the same with or without `options.apis`.
+      resourceIndicators: {
+        enabled: true,
+        // A code exchange or refresh naming no resource (the SDK's never do) gets a token for the
+        // one granted, even with `openid` in the scope, where oidc-provider would otherwise issue a
+        // userinfo token.
+        useGrantedResource: () => true,
+        getResourceServerInfo: (_ctx, indicator) => {
+          const api = apis.get(indicator);
+          if (!api) throw invalidTarget();
+          return api;
+        },
+      },
       rpInitiatedLogout: {
         enabled: true,
         logoutSource: (ctx, form) => showPage(ctx, logoutPage(ctx.host, form)),
@@ -300,7 +347,7 @@ class IdpControl {
 
   countToken(grantType: string | null): void {
     const bucket: keyof TokenStats =
-      grantType === "authorization_code" || grantType === "refresh_token" ? grantType : "other";
+      grantType === "authorization_code" || grantType === "refresh_token" || grantType === "client_credentials" ? grantType : "other";
     this.#stats.token[bucket] += 1;
     this.#stats.token.total += 1;
   }

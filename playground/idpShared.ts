@@ -35,6 +35,7 @@ export interface IdpFault {
 export interface TokenStats {
   authorization_code: number;
   refresh_token: number;
+  client_credentials: number;
   other: number;
   total: number;
 }
@@ -58,7 +59,7 @@ export const TEST_ROUTES = {
 
 export function emptyStats(): IdpStats {
   return {
-    token: { authorization_code: 0, refresh_token: 0, other: 0, total: 0 },
+    token: { authorization_code: 0, refresh_token: 0, client_credentials: 0, other: 0, total: 0 },
     tokenErrors: 0,
     discovery: 0,
     authorization: 0,

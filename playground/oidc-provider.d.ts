@@ -63,6 +63,18 @@ declare module "oidc-provider" {
     enabled: boolean;
   }
 
+  /** What an API (a resource server, RFC 8707) is to the IdP: the access tokens it gets. */
+  export interface ResourceServerInfo {
+    /** Space-separated scopes the API defines. */
+    scope: string;
+    /** The `aud` of its access tokens. */
+    audience?: string;
+    /** Seconds. */
+    accessTokenTTL?: number;
+    accessTokenFormat?: "opaque" | "jwt";
+    jwt?: { sign?: { alg: string } };
+  }
+
   /** The slice of Koa's context that the page-rendering hooks (logoutSource, renderError) use. */
   export interface PageContext {
     body: unknown;
@@ -135,8 +147,18 @@ declare module "oidc-provider" {
     renderError?: (ctx: PageContext, out: Record<string, string>, error: unknown) => void | Promise<void>;
     features?: {
       devInteractions?: Toggle;
+      clientCredentials?: Toggle;
       introspection?: Toggle;
       revocation?: Toggle;
+      /** RFC 8707: a `resource` parameter names the API an access token is for. */
+      resourceIndicators?: Toggle & {
+        /** The resource of a request that names none; `oneOf` lists those granted, when there are. */
+        defaultResource?: (ctx: unknown, client: Client, oneOf?: string[]) => string | string[] | undefined | Promise<string | string[] | undefined>;
+        /** Whether a refresh or code exchange naming no resource gets a token for the one granted. */
+        useGrantedResource?: (ctx: unknown, model: unknown) => boolean | Promise<boolean>;
+        /** Throws errors.InvalidTarget for an unknown indicator. */
+        getResourceServerInfo?: (ctx: unknown, indicator: string, client: Client) => ResourceServerInfo | Promise<ResourceServerInfo>;
+      };
       rpInitiatedLogout?: Toggle & {
         /** `form` is the hidden form (with its XSRF token) that the page's buttons submit. */
         logoutSource?: (ctx: PageContext, form: string) => void | Promise<void>;
@@ -165,6 +187,11 @@ declare module "oidc-provider" {
     callback(): (req: IncomingMessage, res: ServerResponse) => Promise<void>;
     on(event: string, listener: (...args: unknown[]) => void): this;
   }
+
+  export const errors: {
+    /** invalid_target: the `resource` names no API this IdP knows. */
+    InvalidTarget: new (description?: string) => Error;
+  };
 
   export default Provider;
 }

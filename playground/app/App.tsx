@@ -18,20 +18,23 @@ import {
   UserSummary,
   errorTitle,
 } from "./components.js";
+import { RetryCard, ServiceCallCard } from "./toolkitCards.js";
 import type { EventLog } from "./eventLog.js";
+import type { RequestLog } from "./requestLog.js";
 import type { TokenTracker } from "./tokenEvents.js";
 
 export interface AppProps {
   config: AuthConfig;
   tokens: TokenTracker;
   events: EventLog;
+  requests: RequestLog;
 }
 
-export function App({ config, tokens, events }: AppProps): ReactNode {
+export function App({ config, tokens, events, requests }: AppProps): ReactNode {
   return (
     <Routes>
       <Route element={<Layout />}>
-        <Route index element={<Home config={config} tokens={tokens} events={events} />} />
+        <Route index element={<Home config={config} tokens={tokens} events={events} requests={requests} />} />
         <Route
           path="account"
           element={
@@ -80,7 +83,7 @@ function Layout(): ReactNode {
 
 /* ------------------------------------------------------------------ pages */
 
-function Home({ config, tokens, events }: AppProps): ReactNode {
+function Home({ config, tokens, events, requests }: AppProps): ReactNode {
   const { user } = useAuth();
   return (
     <>
@@ -88,6 +91,10 @@ function Home({ config, tokens, events }: AppProps): ReactNode {
       <div className="grid">
         <AccessTokenCard tracker={tokens} />
         <ApiCard />
+      </div>
+      <div className="grid">
+        <RetryCard requests={requests} />
+        <ServiceCallCard />
       </div>
       <EventLogCard log={events} />
       {user && (
@@ -179,7 +186,8 @@ function Account({ tokens, events }: Pick<AppProps, "tokens" | "events">): React
             </dd>
           </div>
           <div className="fact">
-            <dt>Scopes</dt>
+            {/* The token response's scope: the access token's (RFC 6749 §5.1), for the API the login named. */}
+            <dt>Access token scopes</dt>
             <dd className="chips">
               {(user?.scopes ?? []).map((scope) => (
                 <span key={scope} className="chip">

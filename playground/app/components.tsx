@@ -6,7 +6,7 @@ import type { EventLog, EventName } from "./eventLog.js";
 import type { RefreshEntry, TokenTracker } from "./tokenEvents.js";
 
 const clock = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
-const formatTime = (epochMs: number): string => clock.format(epochMs);
+export const formatTime = (epochMs: number): string => clock.format(epochMs);
 
 /* ------------------------------------------------------------------ status and errors */
 
@@ -435,6 +435,9 @@ export function EventLogCard({ log }: { log: EventLog }): ReactNode {
 
 /* ------------------------------------------------------------------ API call */
 
+/** The audience the backend's guard accepts, or "" when it checks tokens at userinfo (a real IdP without SSO_API_AUDIENCE). */
+export const API_AUDIENCE = import.meta.env.VITE_API_AUDIENCE ?? "";
+
 interface ApiResult {
   readonly ok: boolean;
   /** A short label for the badge: "200 OK", "HTTP 401", or an error code. */
@@ -442,7 +445,8 @@ interface ApiResult {
   readonly text: string;
 }
 
-function pretty(body: string): string {
+/** JSON indented for reading; anything else as it came. */
+export function pretty(body: string): string {
   try {
     return JSON.stringify(JSON.parse(body), null, 2);
   } catch {
@@ -493,8 +497,18 @@ export function ApiCard(): ReactNode {
         {result && <span className={`tag ${result.ok ? "tag-ok" : "tag-bad"}`}>{result.label}</span>}
       </header>
       <p className="muted">
-        <code>GET /api/me</code> with <code>Authorization: Bearer</code> and a token from <code>getAccessToken()</code>. The backend checks it
-        at the IdP's userinfo endpoint.
+        <code>GET /api/me</code> with <code>Authorization: Bearer</code> and a token from <code>getAccessToken()</code>.{" "}
+        {API_AUDIENCE ? (
+          <>
+            The backend checks it with <code>createTokenVerifier</code> and <code>requireAuth</code>: a JWT for the audience{" "}
+            <code>{API_AUDIENCE}</code>, its signature checked against the IdP's keys, without a request to the IdP per call.
+          </>
+        ) : (
+          <>
+            The backend asks the IdP's userinfo endpoint whether the token is valid (set <code>SSO_API_AUDIENCE</code> to check JWT access
+            tokens with the guard instead).
+          </>
+        )}
       </p>
       <button type="button" className="btn btn-primary" data-testid="call-api" onClick={() => void onClick()} disabled={pending}>
         {pending ? "Calling…" : "Call /api/me"}
@@ -520,6 +534,7 @@ export function ConfigCard({ config }: { config: AuthConfig }): ReactNode {
     ["redirectUri", config.redirectUri],
     ["tokenProxy", config.tokenProxy],
     ["postLogoutRedirectUri", config.postLogoutRedirectUri],
+    ["extraAuthorizeParams", config.extraAuthorizeParams && Object.entries(config.extraAuthorizeParams).map(([name, value]) => `${name}: ${value}`).join(", ")],
   ];
   return (
     <section className="card">

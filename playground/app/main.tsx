@@ -6,6 +6,7 @@ import { AuthError, AuthErrorCode, OAuthProvider, createAuthClient, type AuthCli
 import { App } from "./App.js";
 import { ErrorAlert, Logo } from "./components.js";
 import { createEventLog, type EventLog } from "./eventLog.js";
+import { createRequestLog, type RequestLog } from "./requestLog.js";
 import { createTokenTracker, type TokenTracker } from "./tokenEvents.js";
 import "./styles.css";
 
@@ -16,7 +17,9 @@ declare global {
   }
 }
 
+const requests = createRequestLog();
 // Written out in full on purpose: the launcher replaces these exact expressions with Vite's `define`.
+const resource = import.meta.env.VITE_SSO_RESOURCE ?? "";
 const config: AuthConfig = {
   authority: import.meta.env.VITE_SSO_AUTHORITY ?? "",
   clientId: import.meta.env.VITE_SSO_CLIENT_ID ?? "",
@@ -25,11 +28,16 @@ const config: AuthConfig = {
   // Same origin through Vite's proxy, so the proxy's refresh-token cookie stays first-party.
   tokenProxy: "/auth/token",
   postLogoutRedirectUri: `${location.origin}/`,
+  // RFC 8707: the access token is for this API, so the local IdP makes it a JWT with that audience.
+  ...(resource ? { extraAuthorizeParams: { resource } } : {}),
+  // Records each request's method, path and status for the cards (never a header or a body).
+  fetch: requests.fetch,
 };
 
 interface Logs {
   tokens: TokenTracker;
   events: EventLog;
+  requests: RequestLog;
 }
 
 type Created = ({ client: AuthClient } & Logs) | { error: AuthError };
@@ -38,7 +46,7 @@ type Created = ({ client: AuthClient } & Logs) | { error: AuthError };
 function create(): Created {
   try {
     const client = createAuthClient(config);
-    return { client, tokens: createTokenTracker(client), events: createEventLog(client) };
+    return { client, tokens: createTokenTracker(client), events: createEventLog(client), requests };
   } catch (err) {
     // A bad configuration (e.g. `vite playground/app` without the launcher's variables) deserves a page, not a blank screen.
     return { error: err instanceof AuthError ? err : new AuthError(AuthErrorCode.Config, String(err), { cause: err }) };
@@ -49,11 +57,11 @@ const created = create();
 if (import.meta.env.DEV && "client" in created) window.__reactSso = created.client;
 
 /** Inside the router, so that <Callback> can navigate with React Router instead of the history fallback. */
-function RoutedApp({ client, tokens, events }: { client: AuthClient } & Logs): ReactNode {
+function RoutedApp({ client, tokens, events, requests }: { client: AuthClient } & Logs): ReactNode {
   const navigate = useNavigate();
   return (
     <OAuthProvider client={client} navigate={(to) => void navigate(to, { replace: true })}>
-      <App config={config} tokens={tokens} events={events} />
+      <App config={config} tokens={tokens} events={events} requests={requests} />
     </OAuthProvider>
   );
 }
@@ -86,7 +94,7 @@ createRoot(document.getElementById("root") as HTMLElement).render(
     {"client" in created ? (
       // Navigations commit when asked, not as transitions: "Sign out here only" leaves the guarded page before it signs out.
       <BrowserRouter useTransitions={false}>
-        <RoutedApp client={created.client} tokens={created.tokens} events={created.events} />
+        <RoutedApp client={created.client} tokens={created.tokens} events={created.events} requests={created.requests} />
       </BrowserRouter>
     ) : (
       <ConfigError error={created.error} />

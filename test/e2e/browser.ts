@@ -1,6 +1,6 @@
 // Drives Debian's Chromium (never a downloaded browser) against the playground's three servers.
 import { mkdirSync } from "node:fs";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, expect } from "vitest";
 import { startPlayground, type Playground } from "../../playground/start.js";
 
@@ -151,7 +151,22 @@ function withoutQuery(href: string): string {
   return url.protocol === "data:" ? "data:…" : url.origin + url.pathname;
 }
 
-/** A full-page screenshot in test/e2e/output/ (gitignored), for people to look at. */
-export async function screenshot(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: new URL(`${name}.png`, OUTPUT_DIR).pathname, fullPage: true });
+/** A full-page screenshot in test/e2e/output/ (gitignored), for people to look at; or of one element (a card). */
+export async function screenshot(target: Page | Locator, name: string): Promise<void> {
+  const path = new URL(`${name}.png`, OUTPUT_DIR).pathname;
+  await ("goto" in target ? target.screenshot({ path, fullPage: true }) : target.screenshot({ path }));
+}
+
+/** Content wider than the screen, and code labels (`.tag`) cut short, as text for the assertion. */
+export function layoutFaults(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const faults: string[] = [];
+    const root = document.documentElement;
+    if (root.scrollWidth > root.clientWidth) faults.push(`page scrolls sideways: ${root.scrollWidth}px > ${root.clientWidth}px`);
+    for (const tag of document.querySelectorAll<HTMLElement>(".tag, .pill")) {
+      const box = tag.getBoundingClientRect();
+      if (tag.scrollWidth > tag.clientWidth || box.right > root.clientWidth) faults.push(`cut off: ${tag.textContent ?? ""}`);
+    }
+    return faults;
+  });
 }

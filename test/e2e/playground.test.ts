@@ -4,6 +4,7 @@ import {
   completeSignIn,
   DESKTOP,
   eventsOf,
+  layoutFaults,
   newContext,
   signInAtIdp,
   PHONE,
@@ -360,20 +361,6 @@ describe("the playground at desktop and phone width", () => {
     });
   }
 });
-
-/** Content wider than the screen, and code labels (`.tag`) cut short, as text for the assertion. */
-function layoutFaults(page: Page): Promise<string[]> {
-  return page.evaluate(() => {
-    const faults: string[] = [];
-    const root = document.documentElement;
-    if (root.scrollWidth > root.clientWidth) faults.push(`page scrolls sideways: ${root.scrollWidth}px > ${root.clientWidth}px`);
-    for (const tag of document.querySelectorAll<HTMLElement>(".tag, .pill")) {
-      const box = tag.getBoundingClientRect();
-      if (tag.scrollWidth > tag.clientWidth || box.right > root.clientWidth) faults.push(`cut off: ${tag.textContent ?? ""}`);
-    }
-    return faults;
-  });
-}
 
 async function waitForLogoutPage(page: Page): Promise<void> {
   await page.waitForURL((url) => url.origin === env.playground.issuer && url.pathname === "/session/end", WAIT);
