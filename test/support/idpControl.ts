@@ -46,7 +46,7 @@ async function expectOk(response: Response, method: string, path: string): Promi
   throw new Error(`test IdP ${method} ${path} answered ${response.status}: ${detail}`);
 }
 
-const TOKEN_COUNTERS = ["authorization_code", "refresh_token", "other", "total"] as const;
+const TOKEN_COUNTERS = ["authorization_code", "refresh_token", "client_credentials", "other", "total"] as const;
 const ENDPOINT_COUNTERS = ["tokenErrors", "discovery", "authorization", "revocation", "endSession", "jwks"] as const;
 
 function parseStats(value: unknown): IdpStats {
