@@ -15,7 +15,7 @@ afterEach(async () => {
   for (const left of await pool.closeAll()) expect(left).toEqual({ name: left.name, inFlightAtClose: 0, openAfterClose: 0 });
 });
 
-describe("a server that does not URL-decode Basic credentials (expected to FAIL until the proxy stops encoding unreserved characters)", () => {
+describe("a server that does not URL-decode Basic credentials: the proxy sends unreserved characters as they are", () => {
   const CLIENT: StubClient = { id: "spa-confidential.v2_web~app", secret: "s3cret-with.dots_and~tildes", postLogoutRedirectUris: CONFIDENTIAL.postLogoutRedirectUris };
 
   it("a client ID and secret with - . _ ~ sign in through the proxy, and the server receives them exactly as registered", async () => {

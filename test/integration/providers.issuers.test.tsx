@@ -83,7 +83,7 @@ describe("Microsoft Entra ID multi-tenant (…/common/v2.0, issuer …/{tenantid
   });
 });
 
-describe("Entra multi-tenant through the proxy (expected to FAIL: the proxy's discovery compares the {tenantid} template with its issuer before entraMultiTenant is consulted)", () => {
+describe("Entra multi-tenant through the proxy: its discovery accepts the {tenantid} template only with entraMultiTenant", () => {
   it("through the proxy with entraMultiTenant on both sides, a confidential client signs in (the proxy verifies the signed ID token against the template)", async () => {
     const idp = await provider(entra());
     idp.user = { sub: "entra-user", claims: { tid: TENANT } };
@@ -125,7 +125,7 @@ describe("Entra multi-tenant through the proxy (expected to FAIL: the proxy's di
   });
 });
 
-describe("Entra multi-tenant in the browser, an ID token without tid (expected to FAIL: a missing tid is filled into the template as \"undefined\")", () => {
+describe("Entra multi-tenant in the browser, an ID token without tid: refused, there is no tenant to name", () => {
   it("with entraMultiTenant, an ID token without a tid is refused, whatever its iss says", async () => {
     const idp = await provider(entra({ clients: [PUBLIC] }));
     // The template filled with what a missing tid turns into as a string.
@@ -356,7 +356,7 @@ describe("Django OAuth Toolkit (discovery only with a trailing slash, 301 withou
   });
 });
 
-describe("revocation requests from the browser are never redirected (expected to FAIL: the browser's logout POST follows redirects)", () => {
+describe("revocation requests from the browser are never redirected", () => {
   it("a public client's logout does not follow the revocation endpoint's 307 to another origin with the refresh token", async () => {
     const idp = await provider(djangoOAuthToolkit());
     const elsewhere = await bystander();
