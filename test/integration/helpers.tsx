@@ -44,12 +44,12 @@ export async function freshPage(path = "/"): Promise<void> {
   window.history.replaceState(null, "", path);
 }
 
+/** Between tests: no page, client, cookie or storage of one test lives on into the next. */
 export async function resetWorld(): Promise<void> {
-  cleanup();
+  await freshPage("/");
   cookieJar.clear();
   sessionStorage.clear();
   localStorage.clear();
-  window.history.replaceState(null, "", "/");
   await resetIdp(issuer());
 }
 
