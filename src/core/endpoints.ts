@@ -1,5 +1,6 @@
 import * as oauth from "oauth4webapi";
 import { AuthError, AuthErrorCode, fail } from "../shared/AuthError.js";
+import { PROXY_HEADER } from "../shared/http.js";
 import { isLoopback } from "../shared/urls.js";
 import type { ResolvedConfig } from "./config.js";
 import { responseError } from "./mapError.js";
@@ -54,7 +55,7 @@ export function createEndpoints(cfg: ResolvedConfig, id: string): Endpoints {
       [oauth.allowInsecureRequests]: url?.startsWith("http:") === true,
       // A custom header makes the request non-simple: no cross-site page can send it without a
       // CORS preflight, which the proxy refuses (OAuth 2.0 for Browser-Based Apps, BFF section).
-      headers: toProxy ? { "X-React-SSO": "1" } : {},
+      headers: toProxy ? { [PROXY_HEADER]: "1" } : {},
       [oauth.customFetch]: async (input, init) => {
         try {
           return await (cfg.fetch ?? globalThis.fetch)(input, { ...init, credentials: toProxy ? "include" : "omit" });

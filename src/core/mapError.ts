@@ -1,18 +1,9 @@
 import * as oauth from "oauth4webapi";
 import { AuthError, AuthErrorCode, oauthError } from "../shared/AuthError.js";
+import { parseRetryAfter, readOAuthError, REFUSED_HEADER } from "../shared/http.js";
 
 /** Statuses that a server in the way (a wrong `tokenProxy` path, a static host) answers with, and an OAuth token endpoint does not. */
 const PROXY_STATUSES = new Set([403, 404, 405, 413, 415]);
-
-/** Seconds from a Retry-After header (delta-seconds or HTTP-date). */
-export function parseRetryAfter(value: string | null | undefined, now = Date.now()): number | undefined {
-  if (!value) return undefined;
-  if (/^\s*\d+\s*$/.test(value)) return Number(value);
-  // Otherwise only an HTTP-date (RFC 9110 §10.2.3), which always names a month or a weekday.
-  if (!/[a-z]{3}/i.test(value)) return undefined;
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - now) / 1000));
-}
 
 /**
  * A stand-in for the library error as `cause`: its own `cause` can hold the whole response
@@ -22,24 +13,11 @@ function safeCause(err: Error): Error {
   return Object.assign(new Error(err.message), { name: err.name, code: (err as { code?: unknown }).code });
 }
 
-async function lenientOAuthBody(response: Response): Promise<Record<string, unknown> | undefined> {
-  // RFC 6749 §5.2 wants JSON; some servers send it as text/plain or text/html. Reading the
-  // error code anyway only improves the message, it never turns a failure into a success.
-  try {
-    const body: unknown = JSON.parse(await response.text());
-    return typeof body === "object" && body !== null && typeof (body as { error?: unknown }).error === "string"
-      ? (body as Record<string, unknown>)
-      : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 function httpFailure(response: Response, who: string, viaProxy: boolean, body: Record<string, unknown> | undefined, cause: Error): AuthError {
   const status = response.status;
   const retryAfter = parseRetryAfter(response.headers.get("retry-after"));
   // The proxy marks its own refusals; an IdP error it relays keeps the IdP's code and description.
-  const refused = response.headers.has("x-react-sso-refused");
+  const refused = response.headers.has(REFUSED_HEADER);
   if (viaProxy && (refused || (!body && PROXY_STATUSES.has(status)))) {
     const reason = typeof body?.error_description === "string" ? `: ${body.error_description.slice(0, 200)}` : "";
     return new AuthError(
@@ -58,7 +36,7 @@ function httpFailure(response: Response, who: string, viaProxy: boolean, body: R
 
 /** The error for a non-OK answer to a request made without oauth4webapi (the proxy's login and logout steps). */
 export async function responseError(response: Response, who: string, viaProxy: boolean): Promise<AuthError> {
-  return httpFailure(response, who, viaProxy, await lenientOAuthBody(response), new Error(`HTTP ${response.status}`));
+  return httpFailure(response, who, viaProxy, await readOAuthError(response), new Error(`HTTP ${response.status}`));
 }
 
 /**
@@ -82,7 +60,7 @@ export async function mapError(err: unknown, who: string, viaProxy = false): Pro
     const cause = safeCause(err);
     const detail = (err as { cause?: unknown }).cause;
     if (detail instanceof Response && !detail.ok) {
-      return httpFailure(detail, who, viaProxy, await lenientOAuthBody(detail), cause);
+      return httpFailure(detail, who, viaProxy, await readOAuthError(detail), cause);
     }
     // iss in the callback (RFC 9207) or in the ID token: a mix-up attack, or a wrong "authority".
     if ((detail as { claim?: unknown } | null)?.claim === "iss" || /"iss"/.test(err.message)) {

@@ -5,6 +5,7 @@ import { resolveDebug, tracedFetch, type DebugOption } from "./debug.js";
 import { createJwksSource, verifyWithJwks, type JwksSource } from "./jwks.js";
 import { deriveKey, open, openJson, readCookie, seal, sealJson, serializeCookie } from "./sealedCookie.js";
 import { didYouMean } from "../shared/didYouMean.js";
+import { PROXY_HEADER, REFUSED_HEADER } from "../shared/http.js";
 import { isLoopback } from "../shared/urls.js";
 
 /** Options of {@link createTokenProxy}. */
@@ -91,15 +92,6 @@ export interface TokenProxyOptions {
 
 /** A Web-standard request handler: usable as-is in Hono, Next.js route handlers, workers, Bun and Deno. */
 export type TokenProxy = (request: Request) => Promise<Response>;
-
-/** The header every react-sso request carries: requiring it forces a CORS preflight for any cross-origin sender. */
-export const PROXY_HEADER = "x-react-sso";
-
-/**
- * Marks the proxy's own refusals (origin, method, body, parameters: nothing was asked of the IdP),
- * so that the browser can tell them from the IdP's errors, which the proxy relays unmarked.
- */
-export const REFUSED_HEADER = "x-react-sso-refused";
 
 /** RFC 6749 §5.2 codes that fault the request, not the grant: a refresh refused with one of them leaves the refresh token alive. */
 const REQUEST_ERRORS = new Set(["invalid_request", "invalid_client", "unauthorized_client", "unsupported_grant_type", "invalid_scope", "temporarily_unavailable", "slow_down"]);

@@ -1,5 +1,6 @@
 import * as oauth from "oauth4webapi";
 import { AuthError, AuthErrorCode, cleanDescription, oauthError } from "../shared/AuthError.js";
+import { parseRetryAfter, readOAuthError } from "../shared/http.js";
 import { isLoopback } from "../shared/urls.js";
 import { loggableEndpoint, tracedFetch, type DebugSink } from "./debug.js";
 
@@ -57,25 +58,8 @@ export function createIdpHttp(baseFetch: typeof fetch | undefined, timeoutMs: nu
   };
 }
 
-/** Seconds from a Retry-After header (delta-seconds or HTTP-date). */
-export function retryAfterOf(response: Response): number | undefined {
-  const value = response.headers.get("retry-after");
-  if (!value) return undefined;
-  if (/^\s*\d+\s*$/.test(value)) return Number(value);
-  const date = /[a-z]{3}/i.test(value) ? Date.parse(value) : Number.NaN;
-  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - Date.now()) / 1000));
-}
-
-/** The OAuth error object in a body, whatever its content type claims; undefined when there is none. */
-async function oauthBody(response: Response): Promise<{ error: string; error_description?: unknown } | undefined> {
-  try {
-    const body: unknown = JSON.parse(await response.text());
-    const error = (body as { error?: unknown } | null)?.error;
-    return typeof error === "string" && error !== "" ? (body as { error: string }) : undefined;
-  } catch {
-    return undefined;
-  }
-}
+/** Seconds from a response's Retry-After header. */
+export const retryAfterOf = (response: Response): number | undefined => parseRetryAfter(response.headers.get("retry-after"));
 
 function httpFailure(response: Response, who: string, body: { error: string; error_description?: unknown } | undefined): AuthError {
   const status = response.status;
@@ -101,12 +85,12 @@ export async function toAuthError(err: unknown, who: string): Promise<AuthError>
   }
   if (err instanceof oauth.WWWAuthenticateChallengeError) {
     const parameters = err.cause[0]?.parameters;
-    const body = (await oauthBody(err.response)) ?? (parameters?.error ? { error: parameters.error, error_description: parameters.error_description } : undefined);
+    const body = (await readOAuthError(err.response)) ?? (parameters?.error ? { error: parameters.error, error_description: parameters.error_description } : undefined);
     return httpFailure(err.response, who, body);
   }
   if (err instanceof oauth.OperationProcessingError || err instanceof oauth.UnsupportedOperationError) {
     const detail = (err as { cause?: unknown }).cause;
-    if (detail instanceof Response && !detail.ok) return httpFailure(detail, who, await oauthBody(detail));
+    if (detail instanceof Response && !detail.ok) return httpFailure(detail, who, await readOAuthError(detail));
     // The only JWTs oauth4webapi checks for us are ID tokens (nonce, iss, aud, azp, exp, iat).
     if (err.code === oauth.JWT_CLAIM_COMPARISON || err.code === oauth.JWT_TIMESTAMP_CHECK) {
       return new AuthError(AuthErrorCode.InvalidIdToken, `${who} sent an ID token that was refused: ${cleanDescription(err.message) ?? "invalid claims"}.`);

@@ -1,4 +1,5 @@
-export { createTokenProxy, PROXY_HEADER, REFUSED_HEADER } from "./createTokenProxy.js";
+export { createTokenProxy } from "./createTokenProxy.js";
+export { PROXY_HEADER, REFUSED_HEADER } from "../shared/http.js";
 export type { TokenProxy, TokenProxyOptions } from "./createTokenProxy.js";
 export { toNodeHandler } from "./toNodeHandler.js";
 export { createTokenVerifier } from "./createTokenVerifier.js";

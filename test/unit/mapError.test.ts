@@ -1,7 +1,8 @@
 import * as oauth from "oauth4webapi";
 import { describe, expect, it } from "vitest";
 import { AuthError, AuthErrorCode, cleanDescription, codeFromOAuthError, oauthError } from "../../src/shared/AuthError.js";
-import { mapError, parseRetryAfter } from "../../src/core/mapError.js";
+import { mapError } from "../../src/core/mapError.js";
+import { parseRetryAfter } from "../../src/shared/http.js";
 
 const as: oauth.AuthorizationServer = { issuer: "https://as.example", token_endpoint: "https://as.example/token" };
 const client: oauth.Client = { client_id: "c" };
