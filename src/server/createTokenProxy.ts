@@ -6,6 +6,7 @@ import { createJwksSource, verifyWithJwks, type JwksSource } from "./jwks.js";
 import { deriveKey, open, openJson, readCookie, seal, sealJson, serializeCookie } from "./sealedCookie.js";
 import { didYouMean } from "../shared/didYouMean.js";
 import { PROXY_HEADER, REFUSED_HEADER } from "../shared/http.js";
+import { retryAfterOf } from "./idpHttp.js";
 import { isLoopback } from "../shared/urls.js";
 
 /** Options of {@link createTokenProxy}. */
@@ -514,8 +515,7 @@ export function createTokenProxy(options: TokenProxyOptions): TokenProxy {
         await response.body?.cancel();
         if (response.ok) return true;
         if (response.status < 500 && response.status !== 408 && response.status !== 429) return false;
-        const retryAfter = Number(response.headers.get("retry-after"));
-        if (Number.isFinite(retryAfter)) wait = Math.max(wait, retryAfter * 1000);
+        wait = Math.max(wait, (retryAfterOf(response) ?? 0) * 1000);
       } catch {
         // Unreachable or too slow: worth another try while there is time.
       }
