@@ -198,12 +198,10 @@ export function createAuthorization({ cfg, endpoints, shared, signIn, report, ep
       // Checks iss (RFC 9207: a wrong one is a mix-up attack, and so is a missing one when the IdP
       // promises to send it), then any error the IdP sent.
       const checked = oauth.validateAuthResponse(as, client, new URLSearchParams([...params]), state);
-      // The generic request sends what authorizationCodeGrantRequest would (RFC 6749 §4.1.3, RFC 7636
-      // §4.5), and its code is already shared with refreshes: smaller than a second request function.
       const code = checked.get("code") ?? fail(AuthErrorCode.InvalidCallback, "The callback URL has no code.");
       // With a proxy, the state names the login transaction it holds (and its verifier).
       const grant = { code, redirect_uri: tx.redirectUri, ...(tx.verifier ? { code_verifier: tx.verifier } : { state }) };
-      const response = await oauth.genericTokenEndpointRequest(as, client, oauth.None(), "authorization_code", grant, endpoints.options(as.token_endpoint, viaProxy, tokenWho));
+      const response = await endpoints.token(as, "authorization_code", grant);
       const result = await oauth.processAuthorizationCodeResponse(as, client, response, { ...(tx.nonce && { expectedNonce: tx.nonce }), requireIdToken: cfg.openid });
       signIn(toSession(result, checkAzp(oauth.getValidatedIdTokenClaims(result), cfg.clientId), cfg.scope, Date.now(), freshIds()));
     } catch (err) {

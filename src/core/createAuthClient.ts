@@ -277,8 +277,7 @@ export function createAuthClient(config: AuthConfig): AuthClient {
         const as = await endpoints.server();
         // Without a refresh token in JavaScript (the proxy's cookie mode), the proxy supplies it.
         const grant = base?.refreshToken ? { refresh_token: base.refreshToken } : {};
-        const response = await oauth.genericTokenEndpointRequest(as, client, oauth.None(), "refresh_token", grant, endpoints.options(as.token_endpoint, viaProxy, tokenWho));
-        const result = await oauth.processRefreshTokenResponse(as, client, response);
+        const result = await oauth.processRefreshTokenResponse(as, client, await endpoints.token(as, "refresh_token", grant));
         const next = toSession(result, checkAzp(oauth.getValidatedIdTokenClaims(result), cfg.clientId), cfg.scope, Date.now(), freshIds(), base);
         // A sign-out while the request was in flight wins over its result; another tab's session
         // arriving meanwhile does not (it came from before this tab took the lock).

@@ -17,14 +17,6 @@ const hostOf = (url: string): string => {
 /** The page's origin; "null" during server rendering, where nothing is sent anyway. */
 export const pageOrigin = (): string => globalThis.location?.origin ?? "null";
 
-/** What every request takes: oauth4webapi's options, which our own requests use the same way. */
-export interface RequestOptions {
-  signal: AbortSignal;
-  headers: Record<string, string>;
-  [oauth.allowInsecureRequests]: boolean;
-  [oauth.customFetch]: (url: string, init: RequestInit) => Promise<Response>;
-}
-
 /** The IdP as the engine talks to it. Holds nothing but the metadata memo. */
 export interface Endpoints {
   viaProxy: boolean;
@@ -32,14 +24,19 @@ export interface Endpoints {
   tokenWho: string;
   /** The IdP's metadata (discovered, or from `endpoints`), with the proxy as token endpoint. Memoised; a failure is not. */
   server(): Promise<oauth.AuthorizationServer>;
-  /** Options for a request to `url`: our fetch, the timeout, the proxy's header and cookies, and a `network` error naming `who`. */
-  options(url: string | undefined, toProxy: boolean, who: string): RequestOptions;
+  /**
+   * POSTs a form to `url` (the token proxy or the IdP: the token endpoint, the proxy's login and
+   * logout steps, revocation), following no redirect, and returns the answer whatever its status.
+   * A request that fails or times out becomes a `network` error naming `who`.
+   */
+  send(url: string, form: Record<string, string>, who: string): Promise<Response>;
+  /** A token request (RFC 6749 §4.1.3, §6) to the proxy or the IdP, as a public client: `client_id` in the body. */
+  token(as: oauth.AuthorizationServer, grantType: string, params: Record<string, string>): Promise<Response>;
   /** Runs `task` holding the origin-wide lock, so that tabs take turns (per tab where Web Locks are missing). */
   locked<T>(task: () => Promise<T>): Promise<T>;
   /**
-   * POSTs a form to the token proxy (its login and logout steps) or to a revocation endpoint,
-   * following no redirect, and reads the answer to its end (so that a page leaving next aborts
-   * nothing): its JSON when OK, else the failure as an {@link AuthError}.
+   * {@link send}, then reads the answer to its end (so that a page leaving next aborts nothing):
+   * its JSON when OK, else the failure as an {@link AuthError}.
    */
   post(url: string, form: Record<string, string>, who: string): Promise<unknown>;
 }
@@ -48,24 +45,26 @@ export function createEndpoints(cfg: ResolvedConfig, id: string): Endpoints {
   const viaProxy = cfg.tokenProxy !== undefined;
   let memo: Promise<oauth.AuthorizationServer> | undefined;
 
-  function options(url: string | undefined, toProxy: boolean, who: string): RequestOptions {
-    return {
-      signal: AbortSignal.timeout(cfg.timeoutMs),
-      // http is accepted for loopback hosts (config enforces it) and for a same-origin proxy in development.
-      [oauth.allowInsecureRequests]: url?.startsWith("http:") === true,
-      // A custom header makes the request non-simple: no cross-site page can send it without a
-      // CORS preflight, which the proxy refuses (OAuth 2.0 for Browser-Based Apps, BFF section).
-      headers: toProxy ? { [PROXY_HEADER]: "1" } : {},
-      [oauth.customFetch]: async (input, init) => {
-        try {
-          return await (cfg.fetch ?? globalThis.fetch)(input, { ...init, credentials: toProxy ? "include" : "omit" });
-        } catch (cause) {
-          const late = (cause as Error | undefined)?.name === "TimeoutError";
-          throw new AuthError(AuthErrorCode.Network, `${who} ${late ? `did not answer within ${cfg.timeoutMs} ms` : "could not be reached"}.`, { cause });
-        }
-      },
-    };
+  /** Our fetch with the timeout, and the proxy's header and cookies for a request to the proxy. */
+  async function call(url: string, toProxy: boolean, who: string, init: Omit<RequestInit, "headers"> & { headers?: Record<string, string> } = {}): Promise<Response> {
+    try {
+      return await (cfg.fetch ?? globalThis.fetch)(url, {
+        ...init,
+        // A custom header makes the request non-simple: no cross-site page can send it without a
+        // CORS preflight, which the proxy refuses (OAuth 2.0 for Browser-Based Apps, BFF section).
+        headers: { accept: "application/json", ...init.headers, ...(toProxy && { [PROXY_HEADER]: "1" }) },
+        credentials: toProxy ? "include" : "omit",
+        signal: AbortSignal.timeout(cfg.timeoutMs),
+      });
+    } catch (cause) {
+      const late = (cause as Error | undefined)?.name === "TimeoutError";
+      throw new AuthError(AuthErrorCode.Network, `${who} ${late ? `did not answer within ${cfg.timeoutMs} ms` : "could not be reached"}.`, { cause });
+    }
   }
+
+  /** The form POST of every token-endpoint request and of the proxy's steps (RFC 6749 §4.1.3, §6; RFC 7009 §2.1). */
+  const send = (url: string, form: Record<string, string>, who: string): Promise<Response> =>
+    call(url, viaProxy, who, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams(form).toString(), redirect: "manual" });
 
   /**
    * OpenID Connect Discovery §4: one GET, whose `issuer` must be the configured authority (§4.3).
@@ -87,8 +86,7 @@ export function createEndpoints(cfg: ResolvedConfig, id: string): Endpoints {
     }
     // The URL tried is in every message: a typo in "authority" is the usual cause.
     const who = `The IdP's discovery document (${url})`;
-    const { [oauth.customFetch]: send, signal } = options(url, false, who);
-    const response = await send(url, { headers: { accept: "application/json" }, signal });
+    const response = await call(url, false, who);
     const as = (await response.json().catch(() => undefined)) as oauth.AuthorizationServer | undefined;
     if (!response.ok || typeof as?.issuer !== "string") {
       const code = response.status >= 500 ? AuthErrorCode.InvalidResponse : AuthErrorCode.Config;
@@ -133,9 +131,10 @@ export function createEndpoints(cfg: ResolvedConfig, id: string): Endpoints {
     return as;
   }
 
+  const tokenWho = viaProxy ? "The token proxy" : "The IdP's token endpoint";
   return {
     viaProxy,
-    tokenWho: viaProxy ? "The token proxy" : "The IdP's token endpoint",
+    tokenWho,
     server() {
       memo ??= (async () => {
         const e = cfg.endpoints;
@@ -158,16 +157,10 @@ export function createEndpoints(cfg: ResolvedConfig, id: string): Endpoints {
       });
       return memo;
     },
-    options,
+    send,
+    token: (as, grantType, params) => send(as.token_endpoint as string, { grant_type: grantType, ...params, client_id: cfg.clientId }, tokenWho),
     async post(url, form, who) {
-      const { [oauth.customFetch]: send, headers, signal } = options(url, viaProxy, who);
-      const response = await send(url, {
-        method: "POST",
-        headers: { ...headers, "Content-Type": "application/x-www-form-urlencoded" },
-        body: new URLSearchParams(form).toString(),
-        redirect: "manual",
-        signal,
-      });
+      const response = await send(url, form, who);
       if (!response.ok) throw await responseError(response, who, viaProxy);
       return response.json().catch(() => undefined);
     },

@@ -73,9 +73,6 @@ export async function mapError(err: unknown, who: string, viaProxy = false): Pro
     if (err.code === oauth.JWT_CLAIM_COMPARISON || err.code === oauth.JWT_TIMESTAMP_CHECK) {
       return new AuthError(AuthErrorCode.InvalidIdToken, `The ID token was rejected: ${err.message}.`, { cause });
     }
-    if (err.code === oauth.HTTP_REQUEST_FORBIDDEN || err.code === oauth.REQUEST_PROTOCOL_FORBIDDEN) {
-      return new AuthError(AuthErrorCode.Config, `${who} must be an https URL (http only on localhost).`, { cause });
-    }
     return new AuthError(AuthErrorCode.InvalidResponse, `${who} sent an invalid response: ${err.message}.`, { cause });
   }
   return new AuthError(AuthErrorCode.InvalidResponse, `${who}: unexpected failure.`, { cause: err instanceof Error ? safeCause(err) : undefined });
