@@ -136,7 +136,8 @@ export function createEndpoints(cfg: ResolvedConfig, id: string): Endpoints {
     viaProxy,
     tokenWho,
     server() {
-      memo ??= (async () => {
+      if (memo) return memo;
+      const attempt = (async () => {
         const e = cfg.endpoints;
         let as: oauth.AuthorizationServer = e
           ? ({
@@ -152,9 +153,10 @@ export function createEndpoints(cfg: ResolvedConfig, id: string): Endpoints {
         return as;
       })();
       // A failed discovery (IdP down) is not cached: the next call tries again.
-      memo.catch(() => {
-        memo = undefined;
+      attempt.catch(() => {
+        if (memo === attempt) memo = undefined;
       });
+      memo = attempt;
       return memo;
     },
     send,
