@@ -41,7 +41,7 @@ export interface TokenVerifierOptions {
   issuer?: string | undefined;
   /** The audience (`aud`) this API accepts: a token must name at least one of them. @see https://www.rfc-editor.org/rfc/rfc9068#section-4 */
   audience: string | readonly string[];
-  /** The JWKS that signs access tokens; with it, no discovery request is made. Needs `issuer`. */
+  /** The JWKS that signs access tokens. Needs `issuer`. With it (and `introspection.endpoint` when introspection is on), no discovery request is made. */
   jwksUri?: string | undefined;
   /** Check tokens that are not JWTs (opaque tokens) at the introspection endpoint. @see https://www.rfc-editor.org/rfc/rfc7662 */
   introspection?: IntrospectionOptions | undefined;
@@ -322,7 +322,10 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     };
   }
 
-  const discovered = issuer !== undefined && jwksUri === undefined && introspection?.endpoint === undefined ? cachedDiscovery(issuer, http) : undefined;
+  // Discovery fills in whatever is not configured: the JWKS, and the introspection endpoint when
+  // introspection is on (a jwksUri alone does not give it).
+  const missing = jwksUri === undefined || (introspection !== undefined && introspection.endpoint === undefined);
+  const discovered = issuer !== undefined && missing ? cachedDiscovery(issuer, http) : undefined;
   let upstream: Upstream | undefined = discovered ? undefined : build(undefined);
   async function getUpstream(): Promise<Upstream> {
     if (upstream) return upstream;

@@ -145,6 +145,28 @@ describe("createTokenVerifier's configuration", () => {
   });
 });
 
+describe("what discovery fills in", () => {
+  it("the introspection endpoint, when jwksUri is set and introspection.endpoint is not", async () => {
+    const asked: string[] = [];
+    const verifier = createTokenVerifier({
+      issuer: "https://sso.example.com",
+      jwksUri: "https://sso.example.com/jwks",
+      audience: "https://api.example.com",
+      introspection: { clientId: "api", clientSecret: "s" },
+      fetch: async (input) => {
+        const url = String(input instanceof Request ? input.url : input);
+        asked.push(new URL(url).pathname);
+        if (url.includes("/.well-known/")) return Response.json({ issuer: "https://sso.example.com", introspection_endpoint: "https://sso.example.com/introspect" });
+        return Response.json({ active: true, aud: "https://api.example.com", sub: "ada" });
+      },
+    });
+    const info = await verifier.verify({ headers: { authorization: "Bearer opaque-token" } });
+    expect(info.sub).toBe("ada");
+    // The configured JWKS is kept (an opaque token never needs it), the endpoint comes from discovery.
+    expect(asked).toEqual(["/.well-known/openid-configuration", "/introspect"]);
+  });
+});
+
 describe("the introspection cache", () => {
   afterEach(() => {
     vi.useRealTimers();
