@@ -14,9 +14,9 @@ export function AuthErrorMessage({ error }: { error: AuthError }): ReactNode {
       </p>
       {/* The IdP's error_description is rendered as text, never as HTML. */}
       <p>{error.message}</p>
-      {/* A session the proxy's cookie may still hold is restored first; otherwise a login, back to
-          the current page (from the callback page, to "/"). */}
-      <button type="button" onClick={() => void client.getAccessToken().catch(() => client.login()).catch(() => undefined)}>
+      {/* A new login, back to the current page (from the callback page, to "/"). Its failure is
+          published on the snapshot, which the guard renders. */}
+      <button type="button" onClick={() => void client.login().catch(() => undefined)}>
         Try again
       </button>
     </div>
