@@ -75,8 +75,9 @@ export interface AuthConfig {
   extraAuthorizeParams?: Readonly<Record<string, string>> | undefined;
   /**
    * Extra parameters for the IdP's end-session URL, e.g. Amazon Cognito's
-   * `{ logout_uri: "https://app.example.com/" }`. The ones react-sso sets (`id_token_hint`,
-   * `client_id`, `post_logout_redirect_uri`) win.
+   * `{ logout_uri: "https://app.example.com/" }`, or `state`. The ones react-sso sets
+   * (`id_token_hint`, `client_id`, `post_logout_redirect_uri`: use `postLogoutRedirectUri`) cannot
+   * be set here.
    */
   extraLogoutParams?: Readonly<Record<string, string>> | undefined;
   /**
@@ -129,11 +130,11 @@ export interface ResolvedConfig {
   openUrl: ((url: string) => void) | undefined;
 }
 
-/** Parameters the SDK owns: letting an app set them would silently break PKCE, state or nonce. */
-export const RESERVED_PARAMS: ReadonlySet<string> = new Set(
-  // request and request_uri too: a request object (RFC 9101) would replace all of the others.
-  "client_id redirect_uri response_type response_mode scope state nonce code_challenge code_challenge_method request request_uri".split(" "),
-);
+/** Authorization parameters the SDK owns: letting an app set them would silently break PKCE, state or nonce. */
+// request and request_uri too: a request object (RFC 9101) would replace all of the others.
+const AUTHORIZE_PARAMS = "client_id redirect_uri response_type response_mode scope state nonce code_challenge code_challenge_method request request_uri";
+/** End-session parameters the SDK sets itself (OpenID Connect RP-Initiated Logout §2); `state`, `ui_locales` and the like are the app's. */
+const LOGOUT_PARAMS = "id_token_hint client_id post_logout_redirect_uri";
 
 const FIELDS = new Set(
   "authority clientId redirectUri scope tokenProxy endpoints storage postLogoutRedirectUri extraAuthorizeParams extraLogoutParams responseMode timeoutMs entraMultiTenant fetch openUrl".split(" "),
@@ -201,12 +202,12 @@ function isStorage(value: unknown): value is StorageLike {
   return typeof s?.getItem === "function" && typeof s.setItem === "function" && typeof s.removeItem === "function";
 }
 
-/** Extra authorization parameters: strings only, and none of the ones react-sso owns. */
-export function stringRecord(field: string, value: unknown): Readonly<Record<string, string>> {
+/** Extra request parameters: strings only, and none of the `reserved` ones (space-separated), which react-sso sets. */
+export function stringRecord(field: string, value: unknown, reserved = AUTHORIZE_PARAMS): Readonly<Record<string, string>> {
   if (value === undefined) return {};
   if (typeof value !== "object" || value === null || Array.isArray(value)) fail(field, "must be an object of strings", value);
   for (const [key, v] of Object.entries(value)) {
-    if (RESERVED_PARAMS.has(key)) fail(`${field}.${key}`, "is set by react-sso itself and cannot be overridden");
+    if (reserved.split(" ").includes(key)) fail(`${field}.${key}`, "is set by react-sso itself and cannot be overridden");
     if (typeof v !== "string") fail(`${field}.${key}`, "must be a string", v);
   }
   return Object.freeze({ ...(value as Record<string, string>) });
@@ -280,7 +281,7 @@ export function resolveConfig(input: AuthConfig): ResolvedConfig {
     storage: storage as StorageOption,
     postLogoutRedirectUri: c.postLogoutRedirectUri === undefined ? undefined : url("postLogoutRedirectUri", c.postLogoutRedirectUri, true),
     extraAuthorizeParams: stringRecord("extraAuthorizeParams", c.extraAuthorizeParams),
-    extraLogoutParams: stringRecord("extraLogoutParams", c.extraLogoutParams),
+    extraLogoutParams: stringRecord("extraLogoutParams", c.extraLogoutParams, LOGOUT_PARAMS),
     responseMode,
     timeoutMs: timeoutMs as number,
     entraMultiTenant: c.entraMultiTenant === true,

@@ -88,6 +88,9 @@ const FAILURES: [string, Record<string, unknown>, string][] = [
   ["extraAuthorizeParams.response_type (reserved)", { extraAuthorizeParams: { response_type: "token" } }, "extraAuthorizeParams.response_type"],
   ["extraAuthorizeParams with a number value", { extraAuthorizeParams: { max_age: 0 } }, "extraAuthorizeParams.max_age"],
   ["extraAuthorizeParams with a boolean value", { extraAuthorizeParams: { prompt: true } }, "extraAuthorizeParams.prompt"],
+  ["extraLogoutParams.id_token_hint (react-sso sends it)", { extraLogoutParams: { id_token_hint: "x" } }, "extraLogoutParams.id_token_hint"],
+  ["extraLogoutParams.post_logout_redirect_uri (postLogoutRedirectUri sets it)", { extraLogoutParams: { post_logout_redirect_uri: "https://evil.example" } }, "extraLogoutParams.post_logout_redirect_uri"],
+  ["extraLogoutParams.client_id (reserved)", { extraLogoutParams: { client_id: "other" } }, "extraLogoutParams.client_id"],
   ["an unknown field", { audience: "api" }, "audience"],
 ];
 
@@ -164,6 +167,11 @@ describe("resolveConfig accepts", () => {
     expect(cfg.extraAuthorizeParams).toEqual(params);
     expect(cfg.extraAuthorizeParams).not.toBe(params);
     expect(Object.isFrozen(cfg.extraAuthorizeParams)).toBe(true);
+  });
+
+  it("extraLogoutParams with the end-session parameters that are the app's: state, ui_locales, Cognito's logout_uri", () => {
+    const params = { state: "s1", ui_locales: "fr", logout_uri: "https://app.example.com/" };
+    expect(resolveConfig(withFields({ extraLogoutParams: params })).extraLogoutParams).toEqual(params);
   });
 
   it("timeoutMs: Infinity is refused as config (AbortSignal.timeout cannot take it)", () => {
