@@ -240,5 +240,3 @@ export function createAuthorization({ cfg, endpoints, shared, signIn, report, ep
     },
   };
 }
-
-export type Authorization = ReturnType<typeof createAuthorization>;

@@ -1,6 +1,6 @@
 import { AuthError, AuthErrorCode } from "../shared/AuthError.js";
 import { didYouMean } from "../shared/didYouMean.js";
-import { isLoopback } from "../shared/urls.js";
+import { isLoopback, MAX_TIMER_MS } from "../shared/urls.js";
 
 /** A Storage-like object: `sessionStorage`, `localStorage`, or your own (e.g. an encrypted store). */
 export interface StorageLike {
@@ -260,8 +260,8 @@ export function resolveConfig(input: AuthConfig): ResolvedConfig {
   const responseMode = c.responseMode ?? "query";
   if (responseMode !== "query" && responseMode !== "fragment") fail("responseMode", 'must be "query" or "fragment"', responseMode);
   const timeoutMs = c.timeoutMs ?? 10_000;
-  // AbortSignal.timeout() takes whole milliseconds up to 2^31 - 1.
-  if (!Number.isInteger(timeoutMs) || (timeoutMs as number) < 1 || (timeoutMs as number) > 2 ** 31 - 1) {
+  // AbortSignal.timeout() takes whole milliseconds, and fires at once beyond a timer's longest delay.
+  if (!Number.isInteger(timeoutMs) || (timeoutMs as number) < 1 || (timeoutMs as number) > MAX_TIMER_MS) {
     fail("timeoutMs", "must be a whole number of milliseconds", timeoutMs);
   }
   if (c.entraMultiTenant !== undefined && typeof c.entraMultiTenant !== "boolean") fail("entraMultiTenant", "must be true or false", c.entraMultiTenant);
