@@ -19,6 +19,14 @@ export interface MemoryRun {
 
 export const MEMORY_CLIENT_ID = "bench-memory";
 
+export interface MemoryOptions {
+  cycles: number;
+  /** Cycles run before the first measurement: V8 compiles and optimises the code they run, which is not a leak. */
+  warmup: number;
+  /** How long to wait after the cycles before measuring: the engine's default timeoutMs (10 s) and a margin. */
+  settleMs: number;
+}
+
 async function heapAfterGc(): Promise<number> {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (!gc) throw new Error("memory: run with --expose-gc");
@@ -30,7 +38,7 @@ async function heapAfterGc(): Promise<number> {
   return process.memoryUsage().heapUsed;
 }
 
-async function run(options: { cycles: number; warmup: number }): Promise<MemoryRun[]> {
+async function run(options: MemoryOptions): Promise<MemoryRun[]> {
   installDom("http://localhost:3000/");
   const stub = await startStubIdp({ clientId: MEMORY_CLIENT_ID, idTokens: "signed" });
   try {
@@ -41,9 +49,14 @@ async function run(options: { cycles: number; warmup: number }): Promise<MemoryR
       ["core engine: login, callback, refresh, logout", ...(await engineCycles(stub))],
       ["<OAuthProvider config> mount and unmount", ...(await providerCycles(stub))],
     ] as const) {
+      // Each request's AbortSignal.timeout(timeoutMs) lives until it fires: both measurements wait
+      // for the last ones to go, so that they compare like with like.
+      const settle = () => new Promise((resolve) => setTimeout(resolve, options.settleMs));
       for (let i = 0; i < options.warmup; i++) await cycle();
+      await settle();
       const startBytes = await heapAfterGc();
       for (let i = 0; i < options.cycles; i++) await cycle();
+      await settle();
       const endBytes = await heapAfterGc();
       runs.push({ what, cycles: options.cycles, startBytes, endBytes, growthBytes: endBytes - startBytes, perCycleBytes: Math.round((endBytes - startBytes) / options.cycles), disposeAvailable: dispose });
     }
@@ -53,4 +66,4 @@ async function run(options: { cycles: number; warmup: number }): Promise<MemoryR
   }
 }
 
-if (process.send) await childMain(() => run(JSON.parse(process.argv[2] ?? "{}") as { cycles: number; warmup: number }));
+if (process.send) await childMain(() => run(JSON.parse(process.argv[2] ?? "{}") as MemoryOptions));
