@@ -170,19 +170,20 @@ function report(name: string, size: number, budget: number, modules: Array<[stri
 const KB = 1024;
 
 describe("size budget (esbuild minify + gzip -9, React external, oauth4webapi included)", () => {
-  // 17 KB: issues 7 to 10 added what their behaviour needs (clearer errors, provider tolerances,
-  // dispose(), validated tab messages, the tab stamp, restore retries, the proxy's login step, the
-  // discovery kept across the redirect). oauth4webapi's share is some 17,000 of the minified bytes.
-  const BUDGET = 17 * KB;
+  // 16 KB, not issue 12's 14: issues 7 to 10 added what their behaviour needs (clearer errors,
+  // provider tolerances, dispose(), validated tab messages, the tab stamp, restore retries, the
+  // proxy's login step, the discovery kept across the redirect). oauth4webapi's share is some 15,000
+  // of the minified bytes (about 5,300 of the gzip), config validation's about 1,300 of the gzip.
+  const BUDGET = 16 * KB;
   it("the React entry, engine included, stays within its budget", async () => {
     const { gzip, modules } = await measure("src/react/index.ts");
     report("react-sso-kit", gzip, BUDGET, modules);
     expect(gzip).toBeLessThanOrEqual(BUDGET);
   });
 
-  it("the framework-free core stays within 16 KB", async () => {
+  it("the framework-free core stays within 15 KB", async () => {
     const { gzip, modules } = await measure("src/core/index.ts");
-    report("react-sso-kit/core", gzip, 16 * KB, modules);
-    expect(gzip).toBeLessThanOrEqual(16 * KB);
+    report("react-sso-kit/core", gzip, 15 * KB, modules);
+    expect(gzip).toBeLessThanOrEqual(15 * KB);
   });
 });
