@@ -322,9 +322,10 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     };
   }
 
-  // Discovery fills in whatever is not configured: the JWKS, and the introspection endpoint when
-  // introspection is on (a jwksUri alone does not give it).
-  const missing = jwksUri === undefined || (introspection !== undefined && introspection.endpoint === undefined);
+  // Discovery is for what is not configured: without jwksUri or introspection.endpoint, both; with
+  // jwksUri and introspection on, its endpoint (an introspection endpoint alone means no JWKS: every
+  // token is introspected).
+  const missing = introspection?.endpoint === undefined && (jwksUri === undefined || introspection !== undefined);
   const discovered = issuer !== undefined && missing ? cachedDiscovery(issuer, http) : undefined;
   let upstream: Upstream | undefined = discovered ? undefined : build(undefined);
   async function getUpstream(): Promise<Upstream> {
