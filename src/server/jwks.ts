@@ -1,5 +1,6 @@
 import {
   createLocalJWKSet,
+  decodeProtectedHeader,
   errors,
   jwtVerify,
   type CryptoKey,
@@ -170,4 +171,56 @@ export async function verifyWithJwks(token: string, jwks: JwksSource, options: J
     }
     throw new errors.JWSSignatureVerificationFailed();
   }
+}
+
+/** Why {@link verifyIdToken} refused an ID token, in words that hold nothing of the token. */
+export class IdTokenRefused extends Error {
+  override readonly name = "IdTokenRefused";
+}
+
+/** What an ID token is checked against. */
+export interface IdTokenExpectations {
+  /** The issuer `iss` must equal; undefined when the caller checks `iss` itself (Entra's multi-tenant template). */
+  issuer: string | undefined;
+  /** The client the token must be for: its `aud`, and its `azp` when it names one. */
+  clientId: string;
+  /** Seconds of clock skew allowed on `exp`, `iat` and `nbf`. */
+  clockTolerance: number;
+  /** The issuer's keys, for asymmetric signatures. */
+  jwks: JwksSource | undefined;
+  /** The client secret, which keys an HMAC-signed ID token (OpenID Connect Core §10.1). */
+  clientSecret: string | undefined;
+}
+
+/**
+ * OpenID Connect Core §3.1.3.7 on an ID token from the token endpoint: the signature (a JWKS key,
+ * or the client secret for HS256/384/512, never a public key as an HMAC secret), `iss`, `aud`,
+ * `exp`, `iat`, `sub`, and `azp` when present. Returns its claims. Throws {@link IdTokenRefused}
+ * when the token fails a check, and the {@link AuthError} of a JWKS that could not be fetched.
+ * The nonce is the caller's: only it knows which login the token ends.
+ */
+export async function verifyIdToken(idToken: string, expected: IdTokenExpectations): Promise<JWTPayload> {
+  let alg: unknown;
+  try {
+    alg = decodeProtectedHeader(idToken).alg;
+  } catch {
+    throw new IdTokenRefused("it is malformed.");
+  }
+  const { issuer, clientId, clockTolerance, jwks, clientSecret } = expected;
+  const options: JWTVerifyOptions = { ...(issuer !== undefined && { issuer }), audience: clientId, clockTolerance, requiredClaims: ["iss", "sub", "aud", "exp", "iat"] };
+  let payload: JWTPayload;
+  try {
+    if (typeof alg === "string" && alg.startsWith("HS")) {
+      if (!clientSecret) throw new errors.JOSEAlgNotAllowed("an HMAC ID token needs a client secret");
+      ({ payload } = await jwtVerify(idToken, new TextEncoder().encode(clientSecret), { ...options, algorithms: ["HS256", "HS384", "HS512"] }));
+    } else {
+      if (!jwks) throw new errors.JWKSNoMatchingKey();
+      ({ payload } = await verifyWithJwks(idToken, jwks, options));
+    }
+  } catch (err) {
+    if (err instanceof AuthError) throw err;
+    throw new IdTokenRefused(err instanceof errors.JWSSignatureVerificationFailed ? "its signature is invalid." : `${(err as Error).message.slice(0, 120)}.`);
+  }
+  if (payload.azp !== undefined && payload.azp !== clientId) throw new IdTokenRefused("it was issued to another client (azp).");
+  return payload;
 }
