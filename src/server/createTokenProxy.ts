@@ -1,4 +1,5 @@
 import { decodeJwt } from "jose";
+import { secondsOf } from "./createToken.js";
 import * as oauth from "oauth4webapi";
 import { chooseClientAuthMethod, clientAuthentication } from "./clientAuth.js";
 import { resolveDebug, tracedFetch, type DebugOption } from "./debug.js";
@@ -429,7 +430,7 @@ export function createTokenProxy(options: TokenProxyOptions): TokenProxy {
       // Older Microsoft and ADFS endpoints send expires_in as a string ("3600"). RFC 6749 §5.1 wants a
       // number: a numeric string becomes one, anything else counts as absent (never NaN).
       if (body.expires_in !== undefined && typeof body.expires_in !== "number") {
-        const seconds = typeof body.expires_in === "string" && /^\s*\d+\s*$/.test(body.expires_in) ? Number(body.expires_in) : undefined;
+        const seconds = secondsOf(body.expires_in);
         if (seconds === undefined) delete body.expires_in;
         else body.expires_in = seconds;
       }
