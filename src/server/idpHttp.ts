@@ -8,7 +8,6 @@ import { loggableEndpoint, tracedFetch, type DebugSink } from "./debug.js";
 export interface IdpHttp {
   /** The configured fetch, traced, with failures turned into `network` AuthErrors. */
   readonly fetch: typeof fetch;
-  readonly timeoutMs: number;
   /** The transport options every oauth4webapi request takes. */
   options(): {
     signal: () => AbortSignal;
@@ -47,7 +46,6 @@ export function createIdpHttp(baseFetch: typeof fetch | undefined, timeoutMs: nu
   };
   return {
     fetch: guarded,
-    timeoutMs,
     options: () => ({
       signal: () => AbortSignal.timeout(timeoutMs),
       // oauth4webapi hands over a RequestInit whose absent body is `undefined`.
