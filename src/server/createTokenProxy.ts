@@ -1,14 +1,16 @@
 import { decodeJwt } from "jose";
-import { secondsOf } from "./createToken.js";
 import * as oauth from "oauth4webapi";
-import { chooseClientAuthMethod, clientAuthentication } from "./clientAuth.js";
-import { resolveDebug, tracedFetch, type DebugOption } from "./debug.js";
-import { createJwksSource, verifyIdToken, type JwksSource } from "./jwks.js";
-import { deriveKey, open, openJson, readCookie, seal, sealJson, serializeCookie } from "./sealedCookie.js";
+import { AuthError, AuthErrorCode } from "../shared/AuthError.js";
 import { didYouMean } from "../shared/didYouMean.js";
 import { PROXY_HEADER, REFUSED_HEADER } from "../shared/http.js";
-import { retryAfterOf } from "./idpHttp.js";
 import { isLoopback } from "../shared/urls.js";
+import { chooseClientAuthMethod, clientAuthentication } from "./clientAuth.js";
+import { secondsOf } from "./createToken.js";
+import { resolveDebug, type DebugOption } from "./debug.js";
+import { discover, isTenantTemplate } from "./discovery.js";
+import { createIdpHttp, retryAfterOf } from "./idpHttp.js";
+import { createJwksSource, verifyIdToken, type JwksSource } from "./jwks.js";
+import { deriveKey, open, openJson, readCookie, seal, sealJson, serializeCookie } from "./sealedCookie.js";
 
 /** Options of {@link createTokenProxy}. */
 export interface TokenProxyOptions {
@@ -94,6 +96,12 @@ export interface TokenProxyOptions {
 
 /** A Web-standard request handler: usable as-is in Hono, Next.js route handlers, workers, Bun and Deno. */
 export type TokenProxy = (request: Request) => Promise<Response>;
+
+/** A request that ran out of time: the runtime's TimeoutError, or the network AuthError it became. */
+const timedOut = (err: unknown): boolean => {
+  const e = err as { name?: unknown; cause?: { name?: unknown } } | null;
+  return e?.name === "TimeoutError" || (err instanceof AuthError && err.code === AuthErrorCode.Network && e?.cause?.name === "TimeoutError");
+};
 
 /** Seconds of clock skew allowed on an ID token's exp and iat, as createOAuthClient's default. */
 const ID_TOKEN_CLOCK_TOLERANCE = 5;
@@ -237,64 +245,19 @@ export function createTokenProxy(options: TokenProxyOptions): TokenProxy {
   const client: oauth.Client = { client_id: clientId };
   const origins = new Set(options.allowedOrigins);
   const redirectUris = new Set(options.redirectUris);
-  const doFetch = tracedFetch(options.fetch ?? globalThis.fetch, resolveDebug(options.debug));
+  // Every request to the IdP: our fetch, traced, with a timeout. Every URL it is given passed checkUrl
+  // (configured) or the discovery checks (discovered): https, or http on loopback hosts only.
+  const http = createIdpHttp(options.fetch, timeoutMs, resolveDebug(options.debug));
   const keys = Promise.all(secrets.map((secret) => deriveKey(secret)));
   const loginKeys = Promise.all(secrets.map((secret) => deriveKey(secret, "login")));
-  // Plain http only when the operator configured a loopback http URL (checkUrl allows nothing else).
-  const insecure = [options.issuer, options.tokenEndpoint, options.revocationEndpoint, options.jwksUri].some((u) => u?.startsWith("http:"));
-
-  /** Every request to the IdP: our fetch, a timeout, and http only for loopback (checked above). */
-  function upstreamOptions() {
-    return {
-      signal: AbortSignal.timeout(timeoutMs),
-      [oauth.allowInsecureRequests]: insecure,
-      // oauth4webapi hands over a RequestInit whose absent body is `undefined`.
-      [oauth.customFetch]: (url: string, init: object) => doFetch(url, init as RequestInit),
-    };
-  }
-
-  /** Whether `issuer` is Entra's `…/{tenantid}/…` template of the configured (common or organizations) issuer. */
-  function tenantTemplate(issuer: string): boolean {
-    const [before, after] = issuer.split("{tenantid}");
-    return after !== undefined && options.issuer !== undefined && options.issuer.startsWith(before as string) && options.issuer.endsWith(after);
-  }
-
-  /**
-   * OpenID Connect Discovery through oauth4webapi, with failures that say which URL was tried and,
-   * for an issuer mismatch, both values (OIDC Discovery §4.3: they must be equal as strings).
-   */
-  async function discover(issuer: URL): Promise<oauth.AuthorizationServer> {
-    const url = `${issuer.href.replace(/\/$/, "")}/.well-known/openid-configuration`;
-    const what = `The identity provider's discovery document (${url})`;
-    let as: oauth.AuthorizationServer;
+  /** The issuer's metadata, its failures as the proxy's 502 (504 when it timed out), naming the URL tried. */
+  async function discoverUpstream(issuer: string): Promise<oauth.AuthorizationServer> {
     try {
-      let response = await oauth.discoveryRequest(issuer, upstreamOptions());
-      // Django OAuth Toolkit serves the document at the path with a trailing slash and redirects the
-      // one OpenID Discovery names there. A redirect is followed only for this GET, only a few
-      // times, and only on the issuer's own origin; the document's issuer is checked after.
-      for (let hops = 0; hops < 3 && [301, 302, 303, 307, 308].includes(response.status); hops++) {
-        const location = response.headers.get("location");
-        const next = location === null ? undefined : new URL(location, url);
-        if (next?.origin !== issuer.origin) break;
-        await response.body?.cancel();
-        response = await doFetch(next.href, { headers: { accept: "application/json" }, redirect: "manual", signal: AbortSignal.timeout(timeoutMs) });
-      }
-      // The issuer is compared below, exactly as strings (OIDC Discovery §4.3; oauth4webapi would
-      // normalise both as URLs first), or as Entra's multi-tenant template.
-      as = await oauth.processDiscoveryResponse((oauth as unknown as { _nodiscoverycheck: URL })._nodiscoverycheck, response);
+      return await discover(issuer, http, { entraMultiTenant: options.entraMultiTenant === true });
     } catch (err) {
-      if (err instanceof Error && err.name === "TimeoutError") throw new Rejection(504, "temporarily_unavailable", `${what} did not answer in time.`);
-      const cause = (err as { cause?: unknown }).cause;
-      if (cause instanceof Response) throw new Rejection(502, "temporarily_unavailable", `${what} answered HTTP ${cause.status}.`);
-      if (err instanceof oauth.OperationProcessingError) throw new Rejection(502, "server_error", `${what} is not valid: ${err.message}.`);
-      throw new Rejection(502, "temporarily_unavailable", `${what} could not be reached.`);
+      const error = err instanceof AuthError ? err : new AuthError(AuthErrorCode.InvalidResponse, "The identity provider's discovery document could not be read.");
+      throw new Rejection(timedOut(error) ? 504 : 502, error.transient ? "temporarily_unavailable" : "server_error", error.message);
     }
-    if (options.entraMultiTenant === true && tenantTemplate(as.issuer)) return as;
-    if (as.issuer !== options.issuer) {
-      const hint = as.issuer.includes("{tenantid}") && options.entraMultiTenant !== true ? ', or set "entraMultiTenant"' : "";
-      throw new Rejection(502, "server_error", `${what} names the issuer ${JSON.stringify(as.issuer.slice(0, 200))}, but the proxy's "issuer" is ${JSON.stringify(options.issuer)}: set "issuer" to it exactly${hint}.`);
-    }
-    return as;
   }
 
   let upstream: Promise<Upstream> | undefined;
@@ -304,7 +267,7 @@ export function createTokenProxy(options: TokenProxyOptions): TokenProxy {
       // never used to check an ID token (see verifyIdToken).
       let as: oauth.AuthorizationServer = { issuer: options.issuer ?? new URL(options.tokenEndpoint as string).origin };
       // Discovery only fills in what is not configured: with tokenEndpoint and jwksUri given, none is made.
-      if (issuerUrl && (!options.tokenEndpoint || !options.jwksUri)) as = await discover(issuerUrl);
+      if (issuerUrl && (!options.tokenEndpoint || !options.jwksUri)) as = await discoverUpstream(options.issuer as string);
       as = {
         ...as,
         token_endpoint: options.tokenEndpoint ?? as.token_endpoint,
@@ -321,7 +284,7 @@ export function createTokenProxy(options: TokenProxyOptions): TokenProxy {
         }
       }
       // Keys are cached; an unknown kid (a rotation) refetches at once, and only repeated unknown kids are throttled.
-      const jwks = as.jwks_uri ? createJwksSource({ uri: as.jwks_uri, fetch: doFetch, timeoutMs }) : undefined;
+      const jwks = as.jwks_uri ? createJwksSource({ uri: as.jwks_uri, fetch: http.fetch, timeoutMs }) : undefined;
       const method = chooseClientAuthMethod(as.token_endpoint_auth_methods_supported, options.clientSecret !== undefined, auth);
       return { as, jwks, issuer: options.issuer === undefined ? undefined : as.issuer, auth: clientAuthentication(method, options.clientSecret) };
     })();
@@ -465,11 +428,11 @@ export function createTokenProxy(options: TokenProxyOptions): TokenProxy {
       return await step();
     } catch (err) {
       if (err instanceof Rejection) throw err;
-      const timedOut = err instanceof Error && err.name === "TimeoutError";
+      const late = timedOut(err);
       throw new Rejection(
-        timedOut ? 504 : 502,
+        late ? 504 : 502,
         "temporarily_unavailable",
-        timedOut ? "The identity provider did not answer in time." : "The identity provider could not be reached.",
+        late ? "The identity provider did not answer in time." : "The identity provider could not be reached.",
       );
     }
   }
@@ -478,7 +441,7 @@ export function createTokenProxy(options: TokenProxyOptions): TokenProxy {
   async function checkIdToken(idToken: string, up: Upstream, nonce: string | undefined): Promise<void> {
     try {
       if (!up.issuer) throw new Error("set issuer and jwksUri to verify ID tokens");
-      const template = options.entraMultiTenant === true && tenantTemplate(up.issuer);
+      const template = options.entraMultiTenant === true && isTenantTemplate(up.issuer, options.issuer as string);
       const payload = await verifyIdToken(idToken, { issuer: template ? undefined : up.issuer, clientId, clockTolerance: ID_TOKEN_CLOCK_TOLERANCE, jwks: up.jwks, clientSecret: options.clientSecret });
       // The nonce the proxy sent for this login (OIDC Core §3.1.3.7 step 11); the browser never knew it alone.
       if (nonce !== undefined && payload.nonce !== nonce) throw new Error("nonce");
@@ -499,7 +462,7 @@ export function createTokenProxy(options: TokenProxyOptions): TokenProxy {
       let wait = 250 * 2 ** attempt;
       try {
         const response = await oauth.revocationRequest(up.as, client, up.auth, token, {
-          ...upstreamOptions(),
+          ...http.options(),
           signal: AbortSignal.timeout(Math.max(1, deadline - Date.now())),
           additionalParameters: { token_type_hint: "refresh_token" },
         });
@@ -607,7 +570,7 @@ export function createTokenProxy(options: TokenProxyOptions): TokenProxy {
     const up = await callIdp(loadUpstream);
 
     const answer = await callIdp(async () =>
-      relay(await oauth.genericTokenEndpointRequest(up.as, client, up.auth, kind, params, upstreamOptions())),
+      relay(await oauth.genericTokenEndpointRequest(up.as, client, up.auth, kind, params, http.options())),
     );
     // One attempt per login, whatever the IdP answers: its transaction goes.
     const cookies: string[] = login ? [await loginCookie(logins.filter((tx) => tx !== login), origin)] : [];

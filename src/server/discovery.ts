@@ -6,31 +6,69 @@ import { isSafeEndpoint, retryAfterOf, toAuthError, type IdpHttp } from "./idpHt
 /** The metadata fields that name endpoints react-sso may send credentials or tokens to. */
 const ENDPOINT_FIELDS = ["authorization_endpoint", "token_endpoint", "revocation_endpoint", "introspection_endpoint", "jwks_uri"] as const;
 
-function issuerMismatch(found: unknown, issuer: string): AuthError {
+const REDIRECTS = [301, 302, 303, 307, 308];
+
+/** Options of {@link discover}. */
+export interface DiscoverOptions {
+  /**
+   * Accept Microsoft Entra ID's multi-tenant issuer template (`…/{tenantid}/v2.0`) for a
+   * `…/common/v2.0` or `…/organizations/v2.0` issuer; whoever checks ID tokens must then check
+   * `iss` against the token's own tenant (see {@link isTenantTemplate}).
+   */
+  entraMultiTenant?: boolean | undefined;
+}
+
+/** Whether `stated` is Entra's `…/{tenantid}/…` template of the `configured` (common or organizations) issuer. */
+export function isTenantTemplate(stated: string, configured: string): boolean {
+  const [before, after] = stated.split("{tenantid}");
+  return after !== undefined && configured.startsWith(before as string) && configured.endsWith(after);
+}
+
+/** The URL oauth4webapi asks for each algorithm: OpenID Connect's suffix, or RFC 8414's path insertion. For messages. */
+function wellKnown(issuer: URL, algorithm: "oidc" | "oauth2"): string {
+  const path = issuer.pathname.replace(/\/$/, "");
+  return algorithm === "oidc" ? `${issuer.origin}${path}/.well-known/openid-configuration` : `${issuer.origin}/.well-known/oauth-authorization-server${path}`;
+}
+
+function issuerMismatch(where: string, found: unknown, issuer: string, options: DiscoverOptions): AuthError {
+  const stated = String(found).slice(0, 200);
+  const hint = stated.includes("{tenantid}") && !options.entraMultiTenant ? ', or set "entraMultiTenant"' : "";
   return new AuthError(
     AuthErrorCode.Config,
-    `The discovery document names the issuer ${JSON.stringify(String(found).slice(0, 200))}, not ${JSON.stringify(issuer)}: set "issuer" to exactly the IdP's issuer.`,
+    `The discovery document (${where}) names the issuer ${JSON.stringify(stated)}, but "issuer" is ${JSON.stringify(issuer)}: set "issuer" to it exactly${hint}.`,
   );
 }
 
 /**
  * Reads the issuer's metadata: OpenID Connect Discovery first, then RFC 8414 (whose path-insertion
  * form oauth4webapi builds for issuers with a path). The document's `issuer` must be the
- * configured string exactly, and every endpoint in it https (plain http only on loopback hosts).
+ * configured string exactly (or, opted in, Entra's template of it), and every endpoint in it https
+ * (plain http only on loopback hosts). Redirects are followed a few times on the issuer's own
+ * origin only: Django OAuth Toolkit redirects the discovery path to the one with a trailing slash.
  * @see https://openid.net/specs/openid-connect-discovery-1_0.html#ProviderConfig
  * @see https://www.rfc-editor.org/rfc/rfc8414#section-3
  */
-export async function discover(issuer: string, http: IdpHttp): Promise<oauth.AuthorizationServer> {
+export async function discover(issuer: string, http: IdpHttp, options: DiscoverOptions = {}): Promise<oauth.AuthorizationServer> {
   const issuerUrl = new URL(issuer);
+  const tried: string[] = [];
   let lastStatus = 0;
   for (const algorithm of ["oidc", "oauth2"] as const) {
-    const response = await oauth.discoveryRequest(issuerUrl, { ...http.options(), algorithm });
+    const where = loggableEndpoint(wellKnown(issuerUrl, algorithm));
+    let response = await oauth.discoveryRequest(issuerUrl, { ...http.options(), algorithm });
+    for (let hops = 0; hops < 3 && REDIRECTS.includes(response.status); hops++) {
+      const location = response.headers.get("location");
+      const next = location === null ? undefined : new URL(location, response.url || wellKnown(issuerUrl, algorithm));
+      if (next?.origin !== issuerUrl.origin) break;
+      await response.body?.cancel().catch(() => undefined);
+      response = await http.fetch(next.href, { headers: { accept: "application/json" }, redirect: "manual", signal: http.options().signal() });
+    }
     if (response.status !== 200) {
       lastStatus = response.status;
+      tried.push(where);
       await response.body?.cancel().catch(() => undefined);
       // A server error says nothing about the other path: it is down, try again later.
       if (response.status >= 500) {
-        throw new AuthError(AuthErrorCode.InvalidResponse, `The issuer's discovery document (${loggableEndpoint(response.url || issuer)}) answered HTTP ${response.status}; try again later.`, {
+        throw new AuthError(AuthErrorCode.InvalidResponse, `The issuer's discovery document (${where}) answered HTTP ${response.status}; try again later.`, {
           status: response.status,
           retryAfter: retryAfterOf(response),
         });
@@ -42,12 +80,16 @@ export async function discover(issuer: string, http: IdpHttp): Promise<oauth.Aut
       as = await oauth.processDiscoveryResponse(issuerUrl, response);
     } catch (err) {
       if (err instanceof oauth.OperationProcessingError && err.code === oauth.JSON_ATTRIBUTE_COMPARISON) {
-        throw issuerMismatch((err.cause as { body?: { issuer?: unknown } } | undefined)?.body?.issuer, issuer);
+        // oauth4webapi refuses any other issuer, Entra's template too; the document it read is the cause's body.
+        const body = (err.cause as { body?: oauth.AuthorizationServer } | undefined)?.body;
+        if (!(options.entraMultiTenant && typeof body?.issuer === "string" && isTenantTemplate(body.issuer, issuer))) throw issuerMismatch(where, body?.issuer, issuer, options);
+        as = body;
+      } else {
+        throw await toAuthError(err, `The issuer's discovery document (${where})`);
       }
-      throw await toAuthError(err, "The issuer's discovery document");
     }
     // oauth4webapi compares normalised URLs; OpenID Connect Discovery §4.3 wants the same string.
-    if (as.issuer !== issuer) throw issuerMismatch(as.issuer, issuer);
+    if (as.issuer !== issuer && !(options.entraMultiTenant && isTenantTemplate(as.issuer, issuer))) throw issuerMismatch(where, as.issuer, issuer, options);
     for (const field of ENDPOINT_FIELDS) {
       const value = as[field];
       if (value !== undefined && (typeof value !== "string" || !isSafeEndpoint(value))) {
@@ -58,17 +100,17 @@ export async function discover(issuer: string, http: IdpHttp): Promise<oauth.Aut
   }
   throw new AuthError(
     AuthErrorCode.Config,
-    `The issuer ${JSON.stringify(issuer)} has no discovery document (HTTP ${lastStatus} at both /.well-known paths): check "issuer", or configure the endpoints instead.`,
+    `The issuer ${JSON.stringify(issuer)} has no discovery document (HTTP ${lastStatus} at ${tried.join(" and ")}): check "issuer", or configure the endpoints instead.`,
     { status: lastStatus },
   );
 }
 
 /** {@link discover} once: the answer is kept, a failure is forgotten so the next call asks again. */
-export function cachedDiscovery(issuer: string, http: IdpHttp): () => Promise<oauth.AuthorizationServer> {
+export function cachedDiscovery(issuer: string, http: IdpHttp, options: DiscoverOptions = {}): () => Promise<oauth.AuthorizationServer> {
   let cached: Promise<oauth.AuthorizationServer> | undefined;
   return () => {
     if (!cached) {
-      const attempt = discover(issuer, http);
+      const attempt = discover(issuer, http, options);
       cached = attempt;
       attempt.catch(() => {
         if (cached === attempt) cached = undefined;

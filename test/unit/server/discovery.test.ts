@@ -62,6 +62,26 @@ describe("discover", () => {
     await expect(discover("https://sso.example.com", http)).rejects.toMatchObject({ code: "config", message: expect.stringContaining(field) });
   });
 
+  it("follows a redirect on the issuer's origin (Django OAuth Toolkit adds a trailing slash), and none to another origin", async () => {
+    const moved = (to: string) => () => new Response(null, { status: 301, headers: { location: to } });
+    const django = server({
+      "https://sso.example.com/o/.well-known/openid-configuration": moved("/o/.well-known/openid-configuration/"),
+      "https://sso.example.com/o/.well-known/openid-configuration/": doc("https://sso.example.com/o"),
+    });
+    await expect(discover("https://sso.example.com/o", django.http)).resolves.toMatchObject({ issuer: "https://sso.example.com/o" });
+    const away = server({ "https://sso.example.com/.well-known/openid-configuration": moved("https://evil.example.com/.well-known/openid-configuration") });
+    await expect(discover("https://sso.example.com", away.http)).rejects.toMatchObject({ code: "config", message: expect.stringContaining("HTTP 404") });
+    expect(away.asked).not.toContain("https://evil.example.com/.well-known/openid-configuration");
+  });
+
+  it("accepts Entra's multi-tenant issuer template only when asked to, and hints at the option otherwise", async () => {
+    const common = "https://login.microsoftonline.com/common/v2.0";
+    const template = "https://login.microsoftonline.com/{tenantid}/v2.0";
+    const { http } = server({ [`${common}/.well-known/openid-configuration`]: () => Response.json({ issuer: template, token_endpoint: "https://login.microsoftonline.com/common/oauth2/v2.0/token" }) });
+    await expect(discover(common, http)).rejects.toMatchObject({ code: "config", message: expect.stringContaining('set "entraMultiTenant"') });
+    await expect(discover(common, http, { entraMultiTenant: true })).resolves.toMatchObject({ issuer: template });
+  });
+
   it("accepts plain http on loopback hosts", async () => {
     const { http } = server({ "http://127.0.0.1:4000/.well-known/openid-configuration": doc("http://127.0.0.1:4000") });
     await expect(discover("http://127.0.0.1:4000", http)).resolves.toMatchObject({ token_endpoint: "http://127.0.0.1:4000/token" });

@@ -1516,7 +1516,6 @@ describe("discovery", () => {
 
   it.each<[string, () => Response | Promise<Response>, RegExp]>([
     ["unreachable", () => Promise.reject(new TypeError("fetch failed")), /could not be reached/],
-    ["a 404", () => new Response("nope", { status: 404 }), /answered HTTP 404/],
     ["another issuer", () => Response.json({ issuer: "https://evil.example.com", token_endpoint: `${ISSUER}/token` }), /names the issuer "https:\/\/evil\.example\.com"/],
   ])("a failed discovery (%s) says which URL was tried", async (_, failure, reason) => {
     const h = discoveryHarness();
@@ -1524,6 +1523,27 @@ describe("discovery", () => {
     const { json } = await h.send(post(codeExchange()));
     expect(json.error_description).toContain(DISCOVERY_URL);
     expect(json.error_description).toMatch(reason);
+  });
+
+  it("a document at neither discovery path (404, 404) names both URLs tried: OpenID Connect's, then RFC 8414's", async () => {
+    const h = discoveryHarness();
+    const rfc8414 = `${ISSUER}/.well-known/oauth-authorization-server`;
+    for (const url of [DISCOVERY_URL, rfc8414]) h.idp.routes.set(url, () => new Response("nope", { status: 404 }));
+    const response = await h.send(post(codeExchange()));
+    expectOAuthError(response, 502);
+    expect(h.idp.calls.map((c) => c.url)).toEqual([DISCOVERY_URL, rfc8414]);
+    expect(response.json.error_description).toContain(`HTTP 404 at ${DISCOVERY_URL} and ${rfc8414}`);
+  });
+
+  it("an OAuth 2.0 server with only RFC 8414 metadata is discovered there", async () => {
+    const h = discoveryHarness();
+    const rfc8414 = `${ISSUER}/.well-known/oauth-authorization-server`;
+    const oidc = h.idp.routes.get(DISCOVERY_URL);
+    if (!oidc) throw new Error("no discovery route");
+    h.idp.routes.set(rfc8414, oidc);
+    h.idp.routes.set(DISCOVERY_URL, () => new Response("nope", { status: 404 }));
+    expect((await h.send(post(codeExchange()))).status).toBe(200);
+    expect(h.idp.calls.map((c) => c.url)).toEqual([DISCOVERY_URL, rfc8414, TOKEN_ENDPOINT]);
   });
 
   it("an issuer that differs only by a trailing slash is refused, showing both values", async () => {
