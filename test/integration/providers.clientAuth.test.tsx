@@ -12,7 +12,7 @@ const proxy = async (options: Parameters<typeof startTokenProxy>[0]) => pool.add
 beforeEach(resetBrowser);
 afterEach(async () => {
   await resetBrowser();
-  for (const left of await pool.closeAll()) expect(left).toEqual({ name: left.name, inFlightAtClose: 0, openAfterClose: 0 });
+  for (const left of await pool.closeAll()) expect(left).toEqual({ name: left.name, inFlightAtClose: 0 });
 });
 
 describe("a server that does not URL-decode Basic credentials: the proxy sends unreserved characters as they are", () => {

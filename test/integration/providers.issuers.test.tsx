@@ -31,7 +31,7 @@ const bystander = async () => pool.add(await startBystander());
 beforeEach(resetBrowser);
 afterEach(async () => {
   await resetBrowser();
-  for (const left of await pool.closeAll()) expect(left).toEqual({ name: left.name, inFlightAtClose: 0, openAfterClose: 0 });
+  for (const left of await pool.closeAll()) expect(left).toEqual({ name: left.name, inFlightAtClose: 0 });
 });
 
 const TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47";

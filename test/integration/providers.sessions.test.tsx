@@ -25,7 +25,7 @@ const proxy = async (options: Parameters<typeof startTokenProxy>[0]) => pool.add
 beforeEach(resetBrowser);
 afterEach(async () => {
   await resetBrowser();
-  for (const left of await pool.closeAll()) expect(left).toEqual({ name: left.name, inFlightAtClose: 0, openAfterClose: 0 });
+  for (const left of await pool.closeAll()) expect(left).toEqual({ name: left.name, inFlightAtClose: 0 });
 });
 
 const API = "https://api.example.com";
