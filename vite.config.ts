@@ -8,7 +8,7 @@ const external = [/^react($|\/)/, /^react-dom($|\/)/, "oauth4webapi", "jose", /^
  * The package's own names, resolved to its sources: tests and the playground import
  * "react-sso-kit", "react-sso-kit/core" and "react-sso-kit/server" exactly as apps do.
  */
-export const selfAlias = [
+const selfAlias = [
   { find: /^react-sso-kit$/, replacement: fileURLToPath(new URL("./src/react/index.ts", import.meta.url)) },
   { find: /^react-sso-kit\/core$/, replacement: fileURLToPath(new URL("./src/core/index.ts", import.meta.url)) },
   { find: /^react-sso-kit\/server$/, replacement: fileURLToPath(new URL("./src/server/index.ts", import.meta.url)) },
