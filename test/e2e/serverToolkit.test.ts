@@ -7,7 +7,7 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startIdp, type TestIdp } from "../../playground/idp.js";
 import { BACKEND_CLIENT_ID, PLAYGROUND_API, PLAYGROUND_API_SCOPE, PLAYGROUND_CLIENT_ID, startPlayground, type Playground } from "../../playground/start.js";
-import { completeSignIn, DESKTOP, eventsOf, launch, layoutFaults, newContext, PHONE, screenshot, usePlayground, WAIT } from "./browser.js";
+import { completeSignIn, DESKTOP, eventsOf, layoutFaults, newContext, PHONE, screenshot, usePlayground, WAIT } from "./browser.js";
 
 const env = usePlayground();
 const reports = () => {
@@ -203,11 +203,10 @@ describe("with a real IdP (SSO_ISSUER) and no SSO_API_AUDIENCE", () => {
       await idp.close();
       throw error;
     });
-    real = { idp, playground, browser: await launch() };
+    // The file's browser: its contexts are closed after each test by usePlayground.
+    real = { idp, playground, browser: env.browser };
   });
   afterAll(async () => {
-    for (const context of real?.browser.contexts() ?? []) await context.close();
-    await real?.browser.close();
     await real?.playground.close();
     await real?.idp.close();
   });
