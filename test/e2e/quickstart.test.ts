@@ -2,8 +2,7 @@
 // fresh Vite app, react-sso-kit installed from the packed tarball, type-checked, built, served,
 // and then signed in and out in Chromium against a local IdP. Only the placeholder issuer is
 // replaced; the README cannot drift from what works.
-import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,7 +10,8 @@ import type { Browser, Page } from "playwright-core";
 import { build, preview, type PreviewServer } from "vite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startIdp, type TestIdp } from "../../playground/idp.js";
-import { ROOT, readmeFile } from "../support/readme.js";
+import { installPacked, run } from "../support/pack.js";
+import { readmeFile } from "../support/readme.js";
 import { launch, OUTPUT_DIR, signInAtIdp } from "./browser.js";
 
 const PLACEHOLDER_ISSUER = "https://sso.example.com";
@@ -25,14 +25,6 @@ let app: PreviewServer;
 let origin: string;
 let browser: Browser;
 
-function run(cmd: string, args: string[], cwd: string): string {
-  try {
-    return execFileSync(cmd, args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-  } catch (err) {
-    const { stdout = "", stderr = "" } = err as { stdout?: string; stderr?: string };
-    throw new Error(`${cmd} ${args.join(" ")} failed:\n${stdout}${stderr}`);
-  }
-}
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -84,16 +76,9 @@ function writeApp(appDir: string, issuer: string): void {
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "react-sso-quickstart-"));
   const appDir = join(dir, "app");
-  // Installed from the tarball `npm pack` makes (prepack builds it), as `npm install` would.
-  const tarball = run("npm", ["pack", "--silent", "--pack-destination", dir], ROOT).trim().split("\n").at(-1) as string;
-  const pkgDir = join(appDir, "node_modules", "react-sso-kit");
-  mkdirSync(pkgDir, { recursive: true });
-  run("tar", ["-xzf", join(dir, tarball), "-C", pkgDir, "--strip-components=1"], dir);
-  // What `npm install react-sso-kit react-router` and the Vite template bring, from this repository's install.
-  for (const dep of ["react", "react-dom", "react-router", "oauth4webapi", "vite", "typescript", "@types/react", "@types/react-dom"]) {
-    mkdirSync(join(appDir, "node_modules", dep, ".."), { recursive: true });
-    symlinkSync(join(ROOT, "node_modules", dep), join(appDir, "node_modules", dep));
-  }
+  // Installed from the tarball `npm pack` makes, with what `npm install react-sso-kit react-router`
+  // and the Vite template bring.
+  installPacked(dir, appDir, ["react", "react-dom", "react-router", "oauth4webapi", "vite", "typescript", "@types/react", "@types/react-dom"]);
 
   const port = await freePort();
   origin = `http://127.0.0.1:${port}`;

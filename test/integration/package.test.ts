@@ -1,34 +1,21 @@
 // @vitest-environment node
 // The package as a new user gets it: built, packed with `npm pack`, installed in a clean
 // directory, and used through its `exports` only, from JavaScript and from TypeScript.
-import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { installPacked, run } from "../support/pack.js";
 import { readmeSnippets } from "../support/readme.js";
 
-const ROOT = join(import.meta.dirname, "../..");
 let dir: string;
 let pkgDir: string;
-
-function run(cmd: string, args: string[], cwd: string): string {
-  return execFileSync(cmd, args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-}
+let tarball: string;
 
 beforeAll(() => {
-  // `npm pack` builds first (prepack), as `npm publish` would.
   dir = mkdtempSync(join(tmpdir(), "react-sso-pack-"));
-  const tarball = run("npm", ["pack", "--silent", "--pack-destination", dir], ROOT).trim().split("\n").at(-1) as string;
-  pkgDir = join(dir, "node_modules", "react-sso-kit");
-  mkdirSync(pkgDir, { recursive: true });
-  run("tar", ["-xzf", join(dir, tarball), "-C", pkgDir, "--strip-components=1"], dir);
-  // The package's dependencies and peers, as npm would have installed them next to it.
   // The README's examples also use a router and the backend frameworks.
-  for (const dep of ["react", "react-dom", "oauth4webapi", "jose", "@types/react", "@types/react-dom", "@types/node", "typescript", "react-router", "express", "@types/express", "fastify", "hono"]) {
-    mkdirSync(join(dir, "node_modules", dep, ".."), { recursive: true });
-    symlinkSync(join(ROOT, "node_modules", dep), join(dir, "node_modules", dep));
-  }
+  ({ tarball, pkgDir } = installPacked(dir, dir, ["react", "react-dom", "oauth4webapi", "jose", "@types/react", "@types/react-dom", "@types/node", "typescript", "react-router", "express", "@types/express", "fastify", "hono"]));
 }, 120_000);
 
 afterAll(() => {
@@ -38,7 +25,7 @@ afterAll(() => {
 describe("the packed package", () => {
   it("ships dist only, with a file for every export", () => {
     const pkg = JSON.parse(readFileSync(join(pkgDir, "package.json"), "utf8")) as { exports: Record<string, unknown>; files: string[] };
-    const listed = run("tar", ["-tzf", join(dir, readdirTarball())], dir).split("\n").filter(Boolean);
+    const listed = run("tar", ["-tzf", tarball], dir).split("\n").filter(Boolean);
     expect(listed.every((f) => /^package\/(dist\/|package\.json$|README\.md$|LICENSE)/.test(f))).toBe(true);
     for (const [name, target] of Object.entries(pkg.exports)) {
       if (typeof target === "string") continue;
@@ -153,6 +140,3 @@ describe("the README's examples", () => {
   }, 120_000);
 });
 
-function readdirTarball(): string {
-  return run("ls", [dir], dir).split("\n").find((f) => f.endsWith(".tgz")) as string;
-}
