@@ -5,7 +5,7 @@ import { pageOrigin, type Endpoints } from "./endpoints.js";
 import { readParams } from "./extractQueryParams.js";
 import { mapError } from "./mapError.js";
 import { sanitizeReturnTo } from "./sanitizeReturnTo.js";
-import { checkAzp, freshIds, toSession, type Session } from "./session.js";
+import { toSession, type Session } from "./session.js";
 import { readJson, webStorage, writeJson } from "./storage.js";
 
 /** Options of `login()`. */
@@ -203,7 +203,7 @@ export function createAuthorization({ cfg, endpoints, shared, signIn, report, ep
       const grant = { code, redirect_uri: tx.redirectUri, ...(tx.verifier ? { code_verifier: tx.verifier } : { state }) };
       const response = await endpoints.token(as, "authorization_code", grant);
       const result = await oauth.processAuthorizationCodeResponse(as, client, response, { ...(tx.nonce && { expectedNonce: tx.nonce }), requireIdToken: cfg.openid });
-      signIn(toSession(result, checkAzp(oauth.getValidatedIdTokenClaims(result), cfg.clientId), cfg.scope, Date.now(), freshIds()));
+      signIn(toSession(result, cfg.clientId, cfg.scope));
     } catch (err) {
       throw await mapError(err, tokenWho, viaProxy);
     }

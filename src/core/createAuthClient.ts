@@ -8,7 +8,7 @@ import { resolveConfig, type AuthConfig, type StorageLike } from "./config.js";
 import { createEndpoints, pageOrigin } from "./endpoints.js";
 import { mapError } from "./mapError.js";
 import { sanitizeReturnTo } from "./sanitizeReturnTo.js";
-import { canRefresh, checkAzp, freshIds, leeway, readSession, toSession, userOf, validFor, type Session } from "./session.js";
+import { canRefresh, leeway, readSession, toSession, userOf, validFor, type Session } from "./session.js";
 import { readJson, resolveStorage, webStorage, writeJson } from "./storage.js";
 
 /**
@@ -278,7 +278,7 @@ export function createAuthClient(config: AuthConfig): AuthClient {
         // Without a refresh token in JavaScript (the proxy's cookie mode), the proxy supplies it.
         const grant = base?.refreshToken ? { refresh_token: base.refreshToken } : {};
         const result = await oauth.processRefreshTokenResponse(as, client, await endpoints.token(as, "refresh_token", grant));
-        const next = toSession(result, checkAzp(oauth.getValidatedIdTokenClaims(result), cfg.clientId), cfg.scope, Date.now(), freshIds(), base);
+        const next = toSession(result, cfg.clientId, cfg.scope, base);
         // A sign-out while the request was in flight wins over its result; another tab's session
         // arriving meanwhile does not (it came from before this tab took the lock).
         if (at !== epoch) throw SIGNED_OUT;

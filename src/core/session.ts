@@ -1,4 +1,4 @@
-import { generateRandomState, type IDToken, type TokenEndpointResponse } from "oauth4webapi";
+import { generateRandomState, getValidatedIdTokenClaims, type IDToken, type TokenEndpointResponse } from "oauth4webapi";
 import { AuthError, AuthErrorCode } from "../shared/AuthError.js";
 import type { AuthUser } from "./authState.js";
 
@@ -35,19 +35,13 @@ export interface Session {
 const VOLATILE_CLAIMS = new Set(["exp", "iat", "nbf", "jti", "nonce", "at_hash", "c_hash", "s_hash"]);
 
 /**
- * The one conversion from the wire format (a token response validated by oauth4webapi, and its
- * ID token claims) to {@link Session}.
- * @param ids fresh random ids for `gen` (used when the response rotates the refresh token) and `stamp`
+ * The one conversion from the wire format (a token response validated by oauth4webapi) to
+ * {@link Session}: its ID token claims (whose `azp`, when present, must be `clientId`), fresh ids
+ * for `gen` (used when the response rotates the refresh token) and `stamp`, and receipt time.
  * @param previous the session being refreshed: its refresh token, ID token and user carry over.
  */
-export function toSession(
-  wire: TokenEndpointResponse,
-  idClaims: IDToken | undefined,
-  requestedScope: string,
-  now: number,
-  ids: { gen: string; stamp: string },
-  previous?: Session,
-): Session {
+export function toSession(wire: TokenEndpointResponse, clientId: string, requestedScope: string, previous?: Session): Session {
+  const idClaims = checkAzp(getValidatedIdTokenClaims(wire), clientId);
   // OIDC Core §12.2: a refreshed ID token must name the same user.
   if (idClaims && previous?.sub !== undefined && idClaims.sub !== previous.sub) {
     throw new AuthError(AuthErrorCode.InvalidIdToken, "The ID token was rejected: a refresh returned a token for another user.");
@@ -56,12 +50,12 @@ export function toSession(
   return {
     accessToken: wire.access_token,
     // Receipt time plus expires_in, so a skewed device clock does not matter (the JWT exp would).
-    expiresAt: seconds === undefined ? undefined : now + seconds * 1000,
+    expiresAt: seconds === undefined ? undefined : Date.now() + seconds * 1000,
     lifetime: seconds === undefined ? undefined : seconds * 1000,
     // RFC 6749 §6: without a new refresh token in the response, the old one stays valid.
     refreshToken: wire.refresh_token ?? previous?.refreshToken,
-    gen: wire.refresh_token ? ids.gen : previous?.gen,
-    stamp: ids.stamp,
+    gen: wire.refresh_token ? generateRandomState() : previous?.gen,
+    stamp: generateRandomState(),
     // Set by react-sso-kit/server in cookie mode whenever its cookie holds a refresh token.
     cookie: wire.refresh_token_in_cookie === true,
     idToken: wire.id_token ?? previous?.idToken,
@@ -95,15 +89,12 @@ export function readSession(value: unknown): Session | undefined {
 }
 
 /** OIDC Core §3.1.3.7: an ID token's authorized party (`azp`), when it names one, must be this client. */
-export function checkAzp(claims: IDToken | undefined, clientId: string): IDToken | undefined {
+function checkAzp(claims: IDToken | undefined, clientId: string): IDToken | undefined {
   if (claims?.azp !== undefined && claims.azp !== clientId) {
     throw new AuthError(AuthErrorCode.InvalidIdToken, `The ID token was rejected: it was issued to another client (azp ${JSON.stringify(String(claims.azp).slice(0, 100))}).`);
   }
   return claims;
 }
-
-/** New random ids for a token response: `gen` (used when it rotates the refresh token) and `stamp`. */
-export const freshIds = (): { gen: string; stamp: string } => ({ gen: generateRandomState(), stamp: generateRandomState() });
 
 /** What the app may see of a session: no token. */
 export const userOf = (s: Session): AuthUser => Object.freeze({ sub: s.sub, claims: s.claims, scopes: s.scopes });
