@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { build, type Plugin } from "esbuild";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { createTokenProxy, toNodeHandler } from "react-sso-kit/server";
-import { startIdp, type IdpStats, type TestIdp } from "../../playground/idp.js";
+import { emptyStats, startIdp, type IdpStats, type TestIdp } from "../../playground/idp.js";
 import { BENCH_DIR, ROOT_DIR, closeServer, listen, log, withTimeout } from "./common.js";
 
 export interface BrowserSdk {
@@ -83,7 +83,7 @@ const ACCESS_TOKEN_TTL = 300;
 
 const zero = (): StepCounts => ({ discovery: 0, authorization: 0, authorizationCode: 0, refresh: 0, tokenErrors: 0, jwks: 0, total: 0 });
 function diff(after: IdpStats, before: IdpStats | undefined): StepCounts {
-  const b = before ?? { token: { authorization_code: 0, refresh_token: 0, other: 0, total: 0 }, tokenErrors: 0, discovery: 0, authorization: 0, revocation: 0, endSession: 0, jwks: 0 };
+  const b = before ?? emptyStats();
   const counts: StepCounts = {
     discovery: after.discovery - b.discovery,
     authorization: after.authorization - b.authorization,

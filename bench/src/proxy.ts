@@ -3,7 +3,7 @@
 // rounds (so a busy machine slows both alike), at concurrency 1 and 32, on loopback only.
 import { Agent, request } from "node:http";
 import { performance } from "node:perf_hooks";
-import { childMain, percentile, round, startChild, type Child } from "./common.js";
+import { childMain, median, percentile, round, startChild, type Child } from "./common.js";
 import { APP_ORIGIN, PROXY_CLIENT_ID, PROXY_CLIENT_SECRET, REDIRECT_URI, type ProxyPath, type StubReady } from "./proxyShared.js";
 
 export interface ProxyOptions {
@@ -223,7 +223,6 @@ export async function runProxyBench(options: ProxyOptions): Promise<ProxyResults
         const p = stats(proxied);
         const d = stats(direct);
         const perRound = proxied.map((run, i) => ({ a: stats([run]), b: stats([direct[i] as Run]) }));
-        const mid = (values: number[]) => percentile([...values].sort((x, y) => x - y), 0.5);
         comparisons.push({
           variant: v.name as ProxyPath,
           concurrency,
@@ -231,8 +230,8 @@ export async function runProxyBench(options: ProxyOptions): Promise<ProxyResults
           stub: d,
           addedP50: round(p.p50 - d.p50, 3),
           addedP99: round(p.p99 - d.p99, 3),
-          p50Ratio: round(mid(perRound.map(({ a, b }) => a.p50 / b.p50)), 2),
-          throughputRatio: round(mid(perRound.map(({ a, b }) => a.throughput / b.throughput)), 3),
+          p50Ratio: round(median(perRound.map(({ a, b }) => a.p50 / b.p50)), 2),
+          throughputRatio: round(median(perRound.map(({ a, b }) => a.throughput / b.throughput)), 3),
         });
       }
     }
