@@ -2,9 +2,9 @@
 // navigation would create), the sign-in as a user would do it (login(), the IdP's redirect, the
 // callback page), and a record of every answer the browser received.
 import { cleanup } from "@testing-library/react";
-import { expect } from "vitest";
+import { afterEach, beforeEach, expect } from "vitest";
 import { AuthError, createAuthClient, type AuthClient, type AuthConfig, type AuthEvents } from "react-sso-kit";
-import { REDIRECT_URI, type StubProvider } from "../support/stubProviders.js";
+import { REDIRECT_URI, serverPool, startBystander, startProvider, startTokenProxy, type ProviderProfile, type StubProvider } from "../support/stubProviders.js";
 import { browserFetch, cookieJar, freshPage } from "./helpers.js";
 
 /** One answer the browser received. */
@@ -142,4 +142,23 @@ export function cookieMaxAge(answer: Observed | undefined): number | undefined {
   const cookie = answer?.headers.getSetCookie().find((c) => c.startsWith("react-sso-rt="));
   const match = cookie === undefined ? null : /;\s*max-age=(\d+)/i.exec(cookie);
   return match ? Number(match[1]) : undefined;
+}
+
+/**
+ * The servers a provider test file starts, owned by one pool: the browser's state is reset around
+ * each test, and after it every server is closed with no request left unanswered (a connection
+ * still open 5 s after close() fails the test too).
+ */
+export function useStubServers() {
+  const pool = serverPool();
+  beforeEach(resetBrowser);
+  afterEach(async () => {
+    await resetBrowser();
+    for (const left of await pool.closeAll()) expect(left).toEqual({ name: left.name, inFlightAtClose: 0 });
+  });
+  return {
+    provider: async (profile: ProviderProfile) => pool.add(await startProvider(profile)),
+    proxy: async (options: Parameters<typeof startTokenProxy>[0]) => pool.add(await startTokenProxy(options)),
+    bystander: async () => pool.add(await startBystander()),
+  };
 }

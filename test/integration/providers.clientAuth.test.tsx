@@ -1,19 +1,11 @@
 // Issue 8: client authentication that every IdP accepts. RFC 6749 §2.3.1 form-encodes the client ID
 // and secret before HTTP Basic; many servers compare the raw `id:secret` instead, so the proxy must
 // leave the unreserved characters (A–Z a–z 0–9 - . _ ~) as they are and percent-encode the rest.
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { CONFIDENTIAL, rawBasic, rawBasicServer, serverPool, standard, startProvider, startTokenProxy, type ProviderProfile, type StubClient } from "../support/stubProviders.js";
-import { resetBrowser, signIn, success } from "./providerFlows.js";
+import { describe, expect, it } from "vitest";
+import { CONFIDENTIAL, rawBasic, rawBasicServer, standard, type StubClient } from "../support/stubProviders.js";
+import { signIn, success, useStubServers } from "./providerFlows.js";
 
-const pool = serverPool();
-const provider = async (profile: ProviderProfile) => pool.add(await startProvider(profile));
-const proxy = async (options: Parameters<typeof startTokenProxy>[0]) => pool.add(await startTokenProxy(options));
-
-beforeEach(resetBrowser);
-afterEach(async () => {
-  await resetBrowser();
-  for (const left of await pool.closeAll()) expect(left).toEqual({ name: left.name, inFlightAtClose: 0 });
-});
+const { provider, proxy } = useStubServers();
 
 describe("a server that does not URL-decode Basic credentials: the proxy sends unreserved characters as they are", () => {
   const CLIENT: StubClient = { id: "spa-confidential.v2_web~app", secret: "s3cret-with.dots_and~tildes", postLogoutRedirectUris: CONFIDENTIAL.postLogoutRedirectUris };

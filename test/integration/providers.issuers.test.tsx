@@ -2,7 +2,7 @@
 // endpoints. Microsoft Entra ID's multi-tenant issuer template, Keycloak's session_state and
 // refresh_expires_in, RFC 9207's iss, and Django OAuth Toolkit's trailing slashes. Each against a
 // stub that answers like the provider it names (test/support/stubProviders.ts).
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   APP_ORIGIN,
   CONFIDENTIAL,
@@ -13,26 +13,12 @@ import {
   djangoOAuthToolkit,
   entra,
   keycloak,
-  serverPool,
   standard,
-  startBystander,
-  startProvider,
-  startTokenProxy,
-  type ProviderProfile,
 } from "../support/stubProviders.js";
 import { freshPage } from "./helpers.js";
-import { answersFrom, cookieMaxAge, failure, landOnCallback, openPage, rejection, resetBrowser, signIn, startLogin, success } from "./providerFlows.js";
+import { answersFrom, cookieMaxAge, failure, landOnCallback, openPage, rejection, resetBrowser, signIn, startLogin, success, useStubServers } from "./providerFlows.js";
 
-const pool = serverPool();
-const provider = async (profile: ProviderProfile) => pool.add(await startProvider(profile));
-const proxy = async (options: Parameters<typeof startTokenProxy>[0]) => pool.add(await startTokenProxy(options));
-const bystander = async () => pool.add(await startBystander());
-
-beforeEach(resetBrowser);
-afterEach(async () => {
-  await resetBrowser();
-  for (const left of await pool.closeAll()) expect(left).toEqual({ name: left.name, inFlightAtClose: 0 });
-});
+const { provider, proxy, bystander } = useStubServers();
 
 const TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47";
 const OTHER_TENANT = "9188040d-6c67-4c5b-b112-36a304b66dad";

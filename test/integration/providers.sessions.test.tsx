@@ -1,7 +1,7 @@
 // Issue 8, "the quirks of the big providers": what each provider needs to hand out a refresh token
 // and to end a session, configured the way the README's provider notes say, against stubs that
 // answer like those providers (test/support/stubProviders.ts) and the real token proxy.
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   APP_ORIGIN,
   CONFIDENTIAL,
@@ -9,24 +9,12 @@ import {
   cognito,
   google,
   okta,
-  serverPool,
-  startProvider,
-  startTokenProxy,
   zitadel,
-  type ProviderProfile,
 } from "../support/stubProviders.js";
 import { freshPage } from "./helpers.js";
-import { answersFrom, cookieMaxAge, failure, openPage, rejection, resetBrowser, signIn, success } from "./providerFlows.js";
+import { answersFrom, cookieMaxAge, failure, openPage, rejection, signIn, success, useStubServers } from "./providerFlows.js";
 
-const pool = serverPool();
-const provider = async (profile: ProviderProfile) => pool.add(await startProvider(profile));
-const proxy = async (options: Parameters<typeof startTokenProxy>[0]) => pool.add(await startTokenProxy(options));
-
-beforeEach(resetBrowser);
-afterEach(async () => {
-  await resetBrowser();
-  for (const left of await pool.closeAll()) expect(left).toEqual({ name: left.name, inFlightAtClose: 0 });
-});
+const { provider, proxy } = useStubServers();
 
 const API = "https://api.example.com";
 

@@ -2,7 +2,7 @@
 // bodies, GitHub's plain OAuth 2.0, numbers sent as strings, and errors in the authorization
 // response. Each against a stub that answers like the provider it names (test/support/stubProviders.ts),
 // through the real token proxy on node:http and, for public clients, directly.
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { AuthError } from "react-sso-kit";
 import {
   APP_ORIGIN,
@@ -14,25 +14,13 @@ import {
   htmlPage,
   microsoftV1,
   rawBasicServer,
-  serverPool,
   standard,
-  startProvider,
-  startTokenProxy,
-  type ProviderProfile,
   type StubClient,
 } from "../support/stubProviders.js";
 import { freshPage, renderApp, screen } from "./helpers.js";
-import { answersFrom, failure, landOnCallback, observed, openPage, rejection, resetBrowser, signIn, startLogin, success, withParam } from "./providerFlows.js";
+import { answersFrom, failure, landOnCallback, observed, openPage, rejection, signIn, startLogin, success, withParam, useStubServers } from "./providerFlows.js";
 
-const pool = serverPool();
-const provider = async (profile: ProviderProfile) => pool.add(await startProvider(profile));
-const proxy = async (options: Parameters<typeof startTokenProxy>[0]) => pool.add(await startTokenProxy(options));
-
-beforeEach(resetBrowser);
-afterEach(async () => {
-  await resetBrowser();
-  for (const left of await pool.closeAll()) expect(left).toEqual({ name: left.name, inFlightAtClose: 0 });
-});
+const { provider, proxy } = useStubServers();
 
 describe("token errors with non-standard statuses or bodies", () => {
   it("Auth0's 403 for a bad code, through the proxy: a final invalid_grant with the status and Auth0's description, relayed (not proxy_rejected)", async () => {
