@@ -1149,13 +1149,17 @@ describe("logout", () => {
     expect(h.idp.callsTo(REVOCATION_ENDPOINT).length).toBeGreaterThan(1);
   });
 
-  it("a one-off 503 with Retry-After: 1 is retried after a second, and the token ends revoked", async () => {
+  it.each<[string, () => string]>([
+    ["1 (seconds)", () => "1"],
+    // An HTTP-date with second resolution, two seconds ahead: at least a second from now.
+    ["an HTTP-date", () => new Date(Date.now() + 2000).toUTCString()],
+  ])("a one-off 503 with Retry-After: %s is retried after a second or more, and the token ends revoked", async (_, retryAfter) => {
     const h = harness();
     const cookie = await signIn(h);
     let failures = 1;
     const revoke = h.idp.routes.get(REVOCATION_ENDPOINT);
     if (!revoke) throw new Error("no revocation route");
-    h.idp.routes.set(REVOCATION_ENDPOINT, (call) => (failures-- > 0 ? new Response("busy", { status: 503, headers: { "retry-after": "1" } }) : revoke(call)));
+    h.idp.routes.set(REVOCATION_ENDPOINT, (call) => (failures-- > 0 ? new Response("busy", { status: 503, headers: { "retry-after": retryAfter() } }) : revoke(call)));
     const result = await h.send(post({ action: "logout" }, { cookie: cookieHeader(cookie) }));
     expect(result.status).toBe(200);
     const [first, second] = h.idp.callsTo(REVOCATION_ENDPOINT);
