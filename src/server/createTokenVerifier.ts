@@ -34,9 +34,10 @@ export interface IntrospectionOptions {
 export interface TokenVerifierOptions {
   /**
    * The IdP's issuer, exactly as its discovery document writes it. JWT access tokens must carry
-   * it as `iss`. Unless `jwksUri` or `introspection.endpoint` is given, discovery (OpenID
-   * Connect, then RFC 8414) gives the `jwks_uri` and `introspection_endpoint`; read once, a
-   * failed read is retried on the next request.
+   * it as `iss`. Discovery (OpenID Connect, then RFC 8414) gives what is not configured: the
+   * `jwks_uri` unless `jwksUri` or `introspection.endpoint` is given, and the
+   * `introspection_endpoint` when introspection is on without its endpoint (JWTs are then checked
+   * against `jwksUri` without waiting for it). Read once; a failed read is retried on the next request.
    */
   issuer?: string | undefined;
   /** The audience (`aud`) this API accepts: a token must name at least one of them. @see https://www.rfc-editor.org/rfc/rfc9068#section-4 */
@@ -290,8 +291,11 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
 
   const http = createIdpHttp(options.fetch, timeoutMs, resolveDebug(options.debug));
 
+  // Made once: a JWT is checked against the configured JWKS whether or not discovery has run.
+  const configuredJwks = jwksUri === undefined ? undefined : createJwksSource({ uri: jwksUri, fetch: http.fetch, timeoutMs });
+
   function build(as: oauth.AuthorizationServer | undefined): Upstream {
-    const jwksAt = jwksUri ?? as?.jwks_uri;
+    const jwksAt = as?.jwks_uri;
     const endpoint = introspection?.endpoint ?? as?.introspection_endpoint;
     let introspect: Upstream["introspect"];
     if (introspection && endpoint) {
@@ -317,7 +321,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     }
     return {
       issuer,
-      jwks: jwksAt ? createJwksSource({ uri: jwksAt, fetch: http.fetch, timeoutMs }) : undefined,
+      jwks: configuredJwks ?? (jwksAt ? createJwksSource({ uri: jwksAt, fetch: http.fetch, timeoutMs }) : undefined),
       introspect,
     };
   }
@@ -423,7 +427,8 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     async verify(request, verifyOptions = {}) {
       const required = scopeList(verifyOptions.scopes, "scopes");
       const token = bearerToken(request);
-      const up = await getUpstream();
+      // A JWT with a configured JWKS waits for no discovery (which may only be for introspection's endpoint).
+      const up = upstream ?? (isCompactJws(token) && configuredJwks ? { issuer, jwks: configuredJwks, introspect: undefined } : await getUpstream());
       let auth: AuthInfo;
       if (isCompactJws(token) && up.jwks) auth = await verifyJwt(token, up.jwks, up);
       else if (up.introspect) auth = await verifyOpaque(token, up.introspect, up);

@@ -1,4 +1,5 @@
 // @vitest-environment node
+import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { AuthError } from "../../../src/shared/AuthError.js";
 import { authFailure } from "../../../src/server/authFailure.js";
@@ -146,6 +147,35 @@ describe("createTokenVerifier's configuration", () => {
 });
 
 describe("what discovery fills in", () => {
+  it("not the JWKS given as jwksUri: with discovery down, a JWT is still verified, and only opaque tokens wait for it", async () => {
+    const { privateKey, publicKey } = await generateKeyPair("RS256");
+    const jwk = { ...(await exportJWK(publicKey)), kid: "k1", alg: "RS256" };
+    const jwt = await new SignJWT({ scope: "orders:read" })
+      .setProtectedHeader({ alg: "RS256", kid: "k1", typ: "at+jwt" })
+      .setIssuer("https://sso.example.com")
+      .setAudience("https://api.example.com")
+      .setSubject("ada")
+      .setIssuedAt()
+      .setExpirationTime("5m")
+      .sign(privateKey);
+    const asked: string[] = [];
+    const verifier = createTokenVerifier({
+      issuer: "https://sso.example.com",
+      jwksUri: "https://sso.example.com/jwks",
+      audience: "https://api.example.com",
+      introspection: { clientId: "api", clientSecret: "s" },
+      fetch: async (input) => {
+        const url = new URL(String(input instanceof Request ? input.url : input));
+        asked.push(url.pathname);
+        return url.pathname === "/jwks" ? Response.json({ keys: [jwk] }) : new Response("down", { status: 503 });
+      },
+    });
+    await expect(verifier.verify({ headers: { authorization: `Bearer ${jwt}` } })).resolves.toMatchObject({ sub: "ada", scopes: ["orders:read"] });
+    expect(asked).toEqual(["/jwks"]);
+    await expect(verifier.verify({ headers: { authorization: "Bearer opaque-token" } })).rejects.toMatchObject({ status: 503 });
+  });
+
+
   it("the introspection endpoint, when jwksUri is set and introspection.endpoint is not", async () => {
     const asked: string[] = [];
     const verifier = createTokenVerifier({
