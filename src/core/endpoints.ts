@@ -119,8 +119,9 @@ export function createEndpoints(cfg: ResolvedConfig, id: string): Endpoints {
     // The code, the verifier and the tokens must not cross a network in clear: an https issuer's
     // endpoints are https too (http only where the issuer itself is a loopback http one).
     for (const [key, value] of Object.entries(as)) {
-      if (key.endsWith("_endpoint") && typeof value === "string" && !value.startsWith("https:") && !(cfg.authority.startsWith("http:") && isLoopback(hostOf(value)))) {
-        fail(AuthErrorCode.Config, `The IdP's discovery document lists ${key} ${JSON.stringify(value.slice(0, 100))}, which is not https: react-sso sends no code or token in clear.`);
+      // Not a string at all (an array, an object) would reach fetch as whatever its toString gives.
+      if (key.endsWith("_endpoint") && !(typeof value === "string" && (value.startsWith("https:") || (cfg.authority.startsWith("http:") && isLoopback(hostOf(value)))))) {
+        fail(AuthErrorCode.Config, `The IdP's discovery document lists ${key} ${JSON.stringify(String(value).slice(0, 100))}, which is not an https URL: react-sso sends no code or token in clear.`);
       }
     }
     const methods = as.code_challenge_methods_supported;

@@ -259,16 +259,24 @@ describe("discovery", () => {
     expect(error.message).toContain(`"authority" is "${AUTHORITY}"`);
   });
 
-  it.each(["authorization_endpoint", "token_endpoint", "end_session_endpoint", "revocation_endpoint"])(
-    "refuses an https issuer whose document lists an http %s, before any login or token request",
-    async (key) => {
+  it.each<[string, unknown]>([
+    ["authorization_endpoint", "http://sso.example.com/plain"],
+    ["token_endpoint", "http://sso.example.com/plain"],
+    ["end_session_endpoint", "http://sso.example.com/plain"],
+    ["revocation_endpoint", "http://sso.example.com/plain"],
+    // Not a string: fetch would turn it into one (an array's toString is its items).
+    ["token_endpoint", ["http://sso.example.com/plain"]],
+    ["revocation_endpoint", { href: "https://sso.example.com/revoke" }],
+  ])(
+    "refuses an https issuer whose document lists %s as %j, before any login or token request",
+    async (key, value) => {
       const { client, idp, opened } = setup();
       const working = idp.discovery;
-      idp.discovery = () => json({ ...(JSON.parse(JSON.stringify({})) as object), issuer: AUTHORITY, authorization_endpoint: `${AUTHORITY}/authorize`, token_endpoint: TOKEN_URL, [key]: "http://sso.example.com/plain" });
+      idp.discovery = () => json({ issuer: AUTHORITY, authorization_endpoint: `${AUTHORITY}/authorize`, token_endpoint: TOKEN_URL, [key]: value });
       const error = await rejection(client.login());
       expect(error.code).toBe("config");
       expect(error.message).toContain(key);
-      expect(error.message).toContain("not https");
+      expect(error.message).toContain("not an https URL");
       expect(opened).toHaveLength(0);
       idp.discovery = working;
     },
