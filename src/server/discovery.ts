@@ -30,6 +30,15 @@ function wellKnown(issuer: URL, algorithm: "oidc" | "oauth2"): string {
   return algorithm === "oidc" ? `${issuer.origin}${path}/.well-known/openid-configuration` : `${issuer.origin}/.well-known/oauth-authorization-server${path}`;
 }
 
+/** A Location header as a URL; undefined when there is none or it does not parse. */
+function urlOrUndefined(location: string | null, base: string): URL | undefined {
+  try {
+    return location === null ? undefined : new URL(location, base);
+  } catch {
+    return undefined;
+  }
+}
+
 function issuerMismatch(where: string, found: unknown, issuer: string, options: DiscoverOptions): AuthError {
   const stated = String(found).slice(0, 200);
   const hint = stated.includes("{tenantid}") && !options.entraMultiTenant ? ', or set "entraMultiTenant"' : "";
@@ -56,18 +65,17 @@ export async function discover(issuer: string, http: IdpHttp, options: DiscoverO
     const where = loggableEndpoint(wellKnown(issuerUrl, algorithm));
     let response = await oauth.discoveryRequest(issuerUrl, { ...http.options(), algorithm });
     for (let hops = 0; hops < 3 && REDIRECTS.includes(response.status); hops++) {
-      const location = response.headers.get("location");
-      const next = location === null ? undefined : new URL(location, response.url || wellKnown(issuerUrl, algorithm));
+      const next = urlOrUndefined(response.headers.get("location"), response.url || wellKnown(issuerUrl, algorithm));
       if (next?.origin !== issuerUrl.origin) break;
       await response.body?.cancel().catch(() => undefined);
       response = await http.fetch(next.href, { headers: { accept: "application/json" }, redirect: "manual", signal: http.options().signal() });
     }
     if (response.status !== 200) {
       lastStatus = response.status;
-      tried.push(where);
+      tried.push(`HTTP ${response.status} at ${where}`);
       await response.body?.cancel().catch(() => undefined);
-      // A server error says nothing about the other path: it is down, try again later.
-      if (response.status >= 500) {
+      // A server error, a timeout or a rate limit says nothing about the other path: try again later.
+      if (response.status >= 500 || response.status === 408 || response.status === 429) {
         throw new AuthError(AuthErrorCode.InvalidResponse, `The issuer's discovery document (${where}) answered HTTP ${response.status}; try again later.`, {
           status: response.status,
           retryAfter: retryAfterOf(response),
@@ -100,7 +108,7 @@ export async function discover(issuer: string, http: IdpHttp, options: DiscoverO
   }
   throw new AuthError(
     AuthErrorCode.Config,
-    `The issuer ${JSON.stringify(issuer)} has no discovery document (HTTP ${lastStatus} at ${tried.join(" and ")}): check "issuer", or configure the endpoints instead.`,
+    `The issuer ${JSON.stringify(issuer)} has no discovery document (${tried.join(", ")}): check "issuer", or configure the endpoints instead.`,
     { status: lastStatus },
   );
 }

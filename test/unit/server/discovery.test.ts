@@ -43,6 +43,20 @@ describe("discover", () => {
     expect(err).toMatchObject({ code: "config", status: 404, transient: false, message: expect.stringContaining("no discovery document") });
   });
 
+  it.each([408, 429])("a %i is transient too, and does not try the other path", async (status) => {
+    const { http, asked } = server({ "https://sso.example.com/.well-known/openid-configuration": () => new Response("slow down", { status, headers: { "retry-after": "7" } }) });
+    await expect(discover("https://sso.example.com", http)).rejects.toMatchObject({ status, transient: true, retryAfter: 7 });
+    expect(asked).toHaveLength(1);
+  });
+
+  it("a redirect whose Location does not parse is not followed, and the failure names each answer", async () => {
+    const { http } = server({ "https://sso.example.com/.well-known/openid-configuration": () => new Response(null, { status: 302, headers: { location: "http://[::1" } }) });
+    await expect(discover("https://sso.example.com", http)).rejects.toMatchObject({
+      code: "config",
+      message: expect.stringContaining("HTTP 302 at https://sso.example.com/.well-known/openid-configuration, HTTP 404 at https://sso.example.com/.well-known/oauth-authorization-server"),
+    });
+  });
+
   it("a 5xx is transient and does not try the other path", async () => {
     const { http, asked } = server({ "https://sso.example.com/.well-known/openid-configuration": () => new Response("busy", { status: 503 }) });
     await expect(discover("https://sso.example.com", http)).rejects.toMatchObject({ status: 503, transient: true });
