@@ -264,7 +264,7 @@ export function createTokenProxy(options: TokenProxyOptions): TokenProxy {
   function loadUpstream(): Promise<Upstream> {
     upstream ??= (async () => {
       // oauth4webapi wants an issuer even when only the token endpoint is known; that stand-in is
-      // never used to check an ID token (see verifyIdToken).
+      // never used to check an ID token (see checkIdToken).
       let as: oauth.AuthorizationServer = { issuer: options.issuer ?? new URL(options.tokenEndpoint as string).origin };
       // Discovery only fills in what is not configured: with tokenEndpoint and jwksUri given, none is made.
       if (issuerUrl && (!options.tokenEndpoint || !options.jwksUri)) as = await discoverUpstream(options.issuer as string);
@@ -447,7 +447,11 @@ export function createTokenProxy(options: TokenProxyOptions): TokenProxy {
       if (nonce !== undefined && payload.nonce !== nonce) throw new Error("nonce");
       // Entra multi-tenant: the issuer is the template with the token's own tenant.
       if (template && (typeof payload.tid !== "string" || payload.iss !== up.issuer.replace("{tenantid}", payload.tid))) throw new Error("iss");
-    } catch {
+    } catch (err) {
+      // The IdP's keys could not be fetched: nothing is known of the token yet, and a retry may do.
+      if (err instanceof AuthError) {
+        throw new Rejection(timedOut(err) ? 504 : 502, err.transient ? "temporarily_unavailable" : "server_error", "The identity provider's keys (JWKS) could not be fetched to verify its ID token.");
+      }
       throw new Rejection(502, "server_error", "The identity provider returned an ID token that failed verification.");
     }
   }

@@ -1385,6 +1385,19 @@ describe("ID token verification", () => {
     expect(h.idp.calls.every((c) => [DISCOVERY_URL, TOKEN_ENDPOINT, JWKS_URI].includes(c.url))).toBe(true);
   });
 
+  it.each<[string, () => Response | Promise<Response>, number, string]>([
+    ["unreachable", () => Promise.reject(new TypeError("fetch failed")), 502, "temporarily_unavailable"],
+    ["answering 503", () => new Response("down", { status: 503 }), 502, "temporarily_unavailable"],
+    ["answering 404 (a wrong jwks_uri: final)", () => new Response("nope", { status: 404 }), 502, "server_error"],
+  ])("a JWKS %s: %i %s, saying the keys could not be fetched, and no token reaches the browser", async (_, jwks, status, error) => {
+    const h = harness({ issuer: ISSUER }, { jwks: signer.jwks, idToken: () => signer.sign() });
+    h.idp.routes.set(JWKS_URI, jwks);
+    const result = await h.send(post(codeExchange()));
+    expectOAuthError(result, status, error);
+    expect(result.json.error_description).toContain("keys (JWKS) could not be fetched");
+    expect(result.text).not.toContain(h.idp.issued.access[0] as string);
+  });
+
   it("a valid ID token is relayed with a configured issuer, tokenEndpoint and jwksUri (no discovery)", async () => {
     const h = harness({ issuer: ISSUER }, { jwks: signer.jwks, idToken: () => signer.sign() });
     const result = await h.send(post(codeExchange()));
@@ -1536,7 +1549,7 @@ describe("discovery", () => {
     const response = await h.send(post(codeExchange()));
     expectOAuthError(response, 502);
     expect(h.idp.calls.map((c) => c.url)).toEqual([DISCOVERY_URL, rfc8414]);
-    expect(response.json.error_description).toContain(`HTTP 404 at ${DISCOVERY_URL} and ${rfc8414}`);
+    expect(response.json.error_description).toContain(`HTTP 404 at ${DISCOVERY_URL}, HTTP 404 at ${rfc8414}`);
   });
 
   it("an OAuth 2.0 server with only RFC 8414 metadata is discovered there", async () => {
