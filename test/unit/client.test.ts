@@ -461,17 +461,27 @@ describe("the code exchange", () => {
     expect(client.getSnapshot().status).toBe("authenticated");
   });
 
-  it("to the IdP's token endpoint: credentials omit and no X-React-SSO header", async () => {
+  it("to the IdP's token endpoint: a form POST (RFC 6749 §4.1.3) with the verifier, credentials omit, no X-React-SSO header, no redirect followed", async () => {
     const { client, idp, opened } = setup({ scope: "api" });
-    const { callbackUrl } = await loginAndCallback(client, opened);
+    const { callbackUrl, tx } = await loginAndCallback(client, opened);
     await client.handleCallback(callbackUrl);
 
     const calls = idp.callsTo(TOKEN_URL);
     expect(calls).toHaveLength(1);
     const { init } = calls[0] as Call;
+    expect(init.method).toBe("POST");
     expect(init.credentials).toBe("omit");
+    expect(init.redirect).toBe("manual");
+    expect(header(init, "content-type")).toBe("application/x-www-form-urlencoded");
+    expect(header(init, "accept")).toBe("application/json");
     expect(header(init, "x-react-sso")).toBeNull();
-    expect(new URLSearchParams(init.body as URLSearchParams).get("grant_type")).toBe("authorization_code");
+    expect(Object.fromEntries(new URLSearchParams(init.body as string))).toEqual({
+      grant_type: "authorization_code",
+      code: "the-code",
+      code_verifier: tx.verifier,
+      redirect_uri: REDIRECT_URI,
+      client_id: "spa",
+    });
   });
 
   it("with openid: validates the ID token's claims and exposes the user without volatile claims", async () => {

@@ -1563,6 +1563,24 @@ describe("discovery", () => {
     expect(h.idp.calls.map((c) => c.url)).toEqual([DISCOVERY_URL, rfc8414, TOKEN_ENDPOINT]);
   });
 
+  it.each<[string, () => Response | Promise<Response>, string]>([
+    ["a 503: transient", () => new Response("down", { status: 503 }), "temporarily_unavailable"],
+    ["a network failure: transient", () => Promise.reject(new TypeError("fetch failed")), "temporarily_unavailable"],
+    ["a document for another issuer: final", () => Response.json({ issuer: "https://evil.example.com", token_endpoint: TOKEN_ENDPOINT }), "server_error"],
+  ])("a failed discovery, %s, is a 502 %s", async (_, failure, error) => {
+    const h = discoveryHarness();
+    h.idp.routes.set(DISCOVERY_URL, failure);
+    expectOAuthError(await h.send(post(codeExchange())), 502, error);
+  });
+
+  it("a discovery that never answers (honouring the AbortSignal) with timeoutMs: 50 → 504 temporarily_unavailable", async () => {
+    const h = discoveryHarness({ timeoutMs: 50 });
+    h.idp.routes.set(DISCOVERY_URL, (call) => new Promise<Response>((_, reject) => call.signal?.addEventListener("abort", () => reject(call.signal?.reason))));
+    const result = await h.send(post(codeExchange()));
+    expectOAuthError(result, 504, "temporarily_unavailable");
+    expect(result.json.error_description).toContain(DISCOVERY_URL);
+  });
+
   it("an issuer that differs only by a trailing slash is refused, showing both values", async () => {
     const h = discoveryHarness();
     h.idp.routes.set(DISCOVERY_URL, () => Response.json({ issuer: `${ISSUER}/`, token_endpoint: TOKEN_ENDPOINT }));
