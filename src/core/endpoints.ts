@@ -24,19 +24,14 @@ export interface Endpoints {
   tokenWho: string;
   /** The IdP's metadata (discovered, or from `endpoints`), with the proxy as token endpoint. Memoised; a failure is not. */
   server(): Promise<oauth.AuthorizationServer>;
-  /**
-   * POSTs a form to `url` (the token proxy or the IdP: the token endpoint, the proxy's login and
-   * logout steps, revocation), following no redirect, and returns the answer whatever its status.
-   * A request that fails or times out becomes a `network` error naming `who`.
-   */
-  send(url: string, form: Record<string, string>, who: string): Promise<Response>;
   /** A token request (RFC 6749 §4.1.3, §6) to the proxy or the IdP, as a public client: `client_id` in the body. */
   token(as: oauth.AuthorizationServer, grantType: string, params: Record<string, string>): Promise<Response>;
   /** Runs `task` holding the origin-wide lock, so that tabs take turns (per tab where Web Locks are missing). */
   locked<T>(task: () => Promise<T>): Promise<T>;
   /**
-   * {@link send}, then reads the answer to its end (so that a page leaving next aborts nothing):
-   * its JSON when OK, else the failure as an {@link AuthError}.
+   * POSTs a form to the token proxy (its login and logout steps) or, without a proxy, to the IdP
+   * (revocation), following no redirect, and reads the answer to its end (so that a page leaving
+   * next aborts nothing): its JSON when OK, else the failure as an {@link AuthError}.
    */
   post(url: string, form: Record<string, string>, who: string): Promise<unknown>;
 }
@@ -160,7 +155,6 @@ export function createEndpoints(cfg: ResolvedConfig, id: string): Endpoints {
       memo = attempt;
       return memo;
     },
-    send,
     token: (as, grantType, params) => send(as.token_endpoint as string, { grant_type: grantType, ...params, client_id: cfg.clientId }, tokenWho),
     async post(url, form, who) {
       const response = await send(url, form, who);

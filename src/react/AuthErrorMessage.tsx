@@ -14,8 +14,8 @@ export function AuthErrorMessage({ error }: { error: AuthError }): ReactNode {
       </p>
       {/* The IdP's error_description is rendered as text, never as HTML. */}
       <p>{error.message}</p>
-      {/* A new login, back to the current page (from the callback page, to "/"). Its failure is
-          published on the snapshot, which the guard renders. */}
+      {/* A new login, back to the current page (from the callback page, to "/"). A login that
+          fails before leaving is published on the snapshot, as the "error" status. */}
       <button type="button" onClick={() => void client.login().catch(() => undefined)}>
         Try again
       </button>
