@@ -1418,6 +1418,8 @@ describe("ID token verification", () => {
     ["a wrong iss", () => signer.sign({ iss: "https://other.example.com" })],
     ["a wrong aud", () => signer.sign({ aud: "another-client" })],
     ["an expired one", () => signer.sign({ iat: now() - 3600, exp: now() - 600 })],
+    // The clock skew allowed is 5 s: 10 s past exp is expired.
+    ["one expired 10 s ago", () => signer.sign({ iat: now() - 300, exp: now() - 10 })],
     ["one signed by another key", () => impostor.sign()],
     ["an unsigned alg:none token", async () => unsignedJwt({ sub: "user-1", iss: ISSUER, aud: CLIENT_ID, iat: now(), exp: now() + 300 })],
     ["a malformed token", async () => "not.a.jwt"],
@@ -1431,6 +1433,11 @@ describe("ID token verification", () => {
     for (const value of [...h.idp.issued.access, ...h.idp.issued.refresh, ...h.idp.issued.id]) {
       expect(result.text).not.toContain(value);
     }
+  });
+
+  it("an ID token that expired 2 s ago by this clock is accepted: a few seconds of skew between the IdP's clock and ours are allowed", async () => {
+    const h = withIdToken(() => signer.sign({ iat: now() - 300, exp: now() - 2 }));
+    expect((await h.send(post(codeExchange()))).status).toBe(200);
   });
 
   it("an ID token whose nonce is not the login's → 502, and the previous session's cookie is left as it was", async () => {
