@@ -2,20 +2,10 @@
 // session from another tab during a refresh, tab messages of another shape, a tab that takes the
 // lock after another one refreshed (in cookie mode too), a restore that fails only transiently,
 // and dispose(). Pure client logic over a stub token endpoint; tabs are clients in one jsdom.
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { AuthClient } from "../../src/core/AuthClient.js";
 import type { AuthConfig } from "../../src/core/config.js";
-import { createAuthClient } from "../../src/core/createAuthClient.js";
-
-const AUTHORITY = "https://sso.example.com";
-const TOKEN_URL = `${AUTHORITY}/token`;
-const PROXY_URL = "http://localhost:3000/auth/token";
-const ID = `${AUTHORITY}:spa`;
-const SESSION_KEY = `react-sso.session:${ID}`;
-const STAMP_KEY = `react-sso.stamp:${ID}`;
-const HINT_KEY = `react-sso.proxy-session:${ID}`;
-
-const json = (body: unknown, status = 200) => new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
+import { HINT_KEY, ID, json, PROXY_URL, SESSION_KEY, STAMP_KEY, TOKEN_URL, useEngineClients } from "./engineHarness.js";
 
 function stub() {
   const s = {
@@ -32,22 +22,8 @@ function stub() {
   return s;
 }
 
-const clients: AuthClient[] = [];
-function client(s: ReturnType<typeof stub>, overrides: Partial<AuthConfig> = {}): AuthClient {
-  const c = createAuthClient({
-    authority: AUTHORITY,
-    clientId: "spa",
-    redirectUri: "http://localhost:3000/callback",
-    scope: "api",
-    endpoints: { authorization: `${AUTHORITY}/auth`, token: TOKEN_URL, revocation: `${AUTHORITY}/revoke` },
-    fetch: s.fetch,
-    openUrl: () => undefined,
-    ...overrides,
-  });
-  clients.push(c);
-  c.getSnapshot();
-  return c;
-}
+const newClient = useEngineClients();
+const client = (s: ReturnType<typeof stub>, overrides: Partial<AuthConfig> = {}): AuthClient => newClient(s.fetch, overrides);
 
 function stored(session: Record<string, unknown>): void {
   sessionStorage.setItem(
@@ -67,17 +43,6 @@ function tab(onMessage?: (data: unknown, reply: (m: unknown) => void) => void) {
   return { heard, post: (m: unknown) => channel.postMessage(m), close: () => channel.close() };
 }
 
-beforeEach(() => {
-  sessionStorage.clear();
-  localStorage.clear();
-  window.history.replaceState(null, "", "/");
-});
-afterEach(() => {
-  for (const c of clients.splice(0)) c.dispose();
-  vi.useRealTimers();
-  vi.unstubAllGlobals();
-  vi.restoreAllMocks();
-});
 
 describe("an IdP that answers a refresh with its own login_required", () => {
   it("ends the session (session_expired, events), instead of being mistaken for the engine's own signal", async () => {

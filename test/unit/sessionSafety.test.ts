@@ -1,18 +1,10 @@
 // The session's edge cases found in review: tabs that slept through a rotation, a logout racing a
 // refresh, short or missing token lifetimes, and what each mode of the proxy can refresh.
 // Pure client logic over a stub token endpoint; the real IdP runs in test/integration.
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { AuthConfig } from "../../src/core/config.js";
 import type { AuthClient } from "../../src/core/AuthClient.js";
-import { createAuthClient } from "../../src/core/createAuthClient.js";
-
-const AUTHORITY = "https://sso.example.com";
-const TOKEN_URL = `${AUTHORITY}/token`;
-const PROXY_URL = "http://localhost:3000/auth/token";
-const SESSION_KEY = `react-sso.session:${AUTHORITY}:spa`;
-const GEN_KEY = `react-sso.gen:${AUTHORITY}:spa`;
-
-const json = (body: unknown, status = 200) => new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
+import { AUTHORITY, TOKEN_URL, PROXY_URL, SESSION_KEY, GEN_KEY, json, useEngineClients } from "./engineHarness.js";
 
 interface Stub {
   calls: { url: string; body: URLSearchParams }[];
@@ -34,22 +26,8 @@ function stub(): Stub {
   return s;
 }
 
-const clients: AuthClient[] = [];
-function client(s: Stub, overrides: Partial<AuthConfig> = {}): AuthClient {
-  const c = createAuthClient({
-    authority: AUTHORITY,
-    clientId: "spa",
-    redirectUri: "http://localhost:3000/callback",
-    scope: "api",
-    endpoints: { authorization: `${AUTHORITY}/auth`, token: TOKEN_URL, revocation: `${AUTHORITY}/revoke` },
-    fetch: s.fetch,
-    openUrl: () => undefined,
-    ...overrides,
-  });
-  clients.push(c);
-  c.getSnapshot();
-  return c;
-}
+const newClient = useEngineClients();
+const client = (s: Stub, overrides: Partial<AuthConfig> = {}): AuthClient => newClient(s.fetch, overrides);
 
 /** A session as this tab stored it: `gen` names the refresh token it holds. */
 function stored(session: Record<string, unknown>): void {
@@ -61,16 +39,6 @@ function stored(session: Record<string, unknown>): void {
 
 const tokenCalls = (s: Stub) => s.calls.filter((c) => c.url === TOKEN_URL || c.url === PROXY_URL);
 
-beforeEach(() => {
-  sessionStorage.clear();
-  localStorage.clear();
-  window.history.replaceState(null, "", "/");
-});
-afterEach(() => {
-  for (const c of clients.splice(0)) c.dispose();
-  vi.useRealTimers();
-  vi.unstubAllGlobals();
-});
 
 describe("a tab whose refresh token was rotated by another tab", () => {
   it("gets the current session from a tab that has it, instead of reusing its dead refresh token", async () => {
