@@ -147,6 +147,23 @@ describe("createTokenVerifier's configuration", () => {
 });
 
 describe("what discovery fills in", () => {
+  /** A verifier with jwksUri and an introspection whose endpoint is left to discovery, over `answer(path)`; `asked` lists the paths requested. */
+  function jwksAndIntrospection(answer: (path: string) => Response) {
+    const asked: string[] = [];
+    const verifier = createTokenVerifier({
+      issuer: "https://sso.example.com",
+      jwksUri: "https://sso.example.com/jwks",
+      audience: "https://api.example.com",
+      introspection: { clientId: "api", clientSecret: "s" },
+      fetch: async (input) => {
+        const path = new URL(String(input instanceof Request ? input.url : input)).pathname;
+        asked.push(path);
+        return answer(path);
+      },
+    });
+    return { verifier, asked };
+  }
+
   it("not the JWKS given as jwksUri: with discovery down, a JWT is still verified, and only opaque tokens wait for it", async () => {
     const { privateKey, publicKey } = await generateKeyPair("RS256");
     const jwk = { ...(await exportJWK(publicKey)), kid: "k1", alg: "RS256" };
@@ -158,38 +175,18 @@ describe("what discovery fills in", () => {
       .setIssuedAt()
       .setExpirationTime("5m")
       .sign(privateKey);
-    const asked: string[] = [];
-    const verifier = createTokenVerifier({
-      issuer: "https://sso.example.com",
-      jwksUri: "https://sso.example.com/jwks",
-      audience: "https://api.example.com",
-      introspection: { clientId: "api", clientSecret: "s" },
-      fetch: async (input) => {
-        const url = new URL(String(input instanceof Request ? input.url : input));
-        asked.push(url.pathname);
-        return url.pathname === "/jwks" ? Response.json({ keys: [jwk] }) : new Response("down", { status: 503 });
-      },
-    });
+    const { verifier, asked } = jwksAndIntrospection((path) => (path === "/jwks" ? Response.json({ keys: [jwk] }) : new Response("down", { status: 503 })));
     await expect(verifier.verify({ headers: { authorization: `Bearer ${jwt}` } })).resolves.toMatchObject({ sub: "ada", scopes: ["orders:read"] });
     expect(asked).toEqual(["/jwks"]);
     await expect(verifier.verify({ headers: { authorization: "Bearer opaque-token" } })).rejects.toMatchObject({ status: 503 });
   });
 
-
   it("the introspection endpoint, when jwksUri is set and introspection.endpoint is not", async () => {
-    const asked: string[] = [];
-    const verifier = createTokenVerifier({
-      issuer: "https://sso.example.com",
-      jwksUri: "https://sso.example.com/jwks",
-      audience: "https://api.example.com",
-      introspection: { clientId: "api", clientSecret: "s" },
-      fetch: async (input) => {
-        const url = String(input instanceof Request ? input.url : input);
-        asked.push(new URL(url).pathname);
-        if (url.includes("/.well-known/")) return Response.json({ issuer: "https://sso.example.com", introspection_endpoint: "https://sso.example.com/introspect" });
-        return Response.json({ active: true, aud: "https://api.example.com", sub: "ada" });
-      },
-    });
+    const { verifier, asked } = jwksAndIntrospection((path) =>
+      path.startsWith("/.well-known/")
+        ? Response.json({ issuer: "https://sso.example.com", introspection_endpoint: "https://sso.example.com/introspect" })
+        : Response.json({ active: true, aud: "https://api.example.com", sub: "ada" }),
+    );
     const info = await verifier.verify({ headers: { authorization: "Bearer opaque-token" } });
     expect(info.sub).toBe("ada");
     // The configured JWKS is kept (an opaque token never needs it), the endpoint comes from discovery.
