@@ -21,35 +21,12 @@ export async function deriveKey(secret: string, use: keyof typeof USES = "refres
   return crypto.subtle.importKey("raw", bits, "AES-GCM", false, ["encrypt", "decrypt"]);
 }
 
-/** Seals a JSON value the way {@link seal} seals a refresh token. */
-export async function sealJson(value: unknown, key: CryptoKey, clientId: string, maxAgeSeconds: number): Promise<string> {
-  return new EncryptJWT({ v: value })
-    .setProtectedHeader({ alg: "dir", enc: "A256GCM" })
-    .setAudience(clientId)
-    .setIssuedAt()
-    .setExpirationTime(`${Math.max(1, Math.floor(maxAgeSeconds))}s`)
-    .encrypt(key);
-}
-
-/** Opens what {@link sealJson} sealed, with any of the keys; undefined for anything expired, tampered or foreign. */
-export async function openJson(value: string, keys: readonly CryptoKey[], clientId: string): Promise<unknown> {
-  for (const key of keys) {
-    try {
-      const { payload } = await jwtDecrypt(value, key, { audience: clientId, keyManagementAlgorithms: ["dir"], contentEncryptionAlgorithms: ["A256GCM"] });
-      return payload.v;
-    } catch {
-      // Try the next key.
-    }
-  }
-  return undefined;
-}
-
 /**
- * Seals a refresh token into a compact JWE (`dir` + `A256GCM`: authenticated encryption, done by
- * jose) that expires with the cookie and names the client it belongs to.
+ * A compact JWE (`dir` + `A256GCM`: authenticated encryption, done by jose) of `payload` that
+ * expires with the cookie and names the client it belongs to.
  */
-export async function seal(refreshToken: string, key: CryptoKey, clientId: string, maxAgeSeconds: number): Promise<string> {
-  return new EncryptJWT({ rt: refreshToken })
+function sealPayload(payload: Record<string, unknown>, key: CryptoKey, clientId: string, maxAgeSeconds: number): Promise<string> {
+  return new EncryptJWT(payload)
     .setProtectedHeader({ alg: "dir", enc: "A256GCM" })
     .setAudience(clientId)
     .setIssuedAt()
@@ -58,20 +35,34 @@ export async function seal(refreshToken: string, key: CryptoKey, clientId: strin
 }
 
 /**
- * Opens a sealed cookie with any of the keys (the first seals, all open: rotation without
- * signing everybody out). Returns undefined for anything expired, tampered or sealed with a
- * key that is no longer configured.
+ * Opens what {@link sealPayload} sealed with any of the keys (the first seals, all open: rotation
+ * without signing everybody out). Undefined for anything expired, tampered or sealed with a key
+ * that is no longer configured.
  */
-export async function open(value: string, keys: readonly CryptoKey[], clientId: string): Promise<string | undefined> {
+async function openPayload(value: string, keys: readonly CryptoKey[], clientId: string): Promise<Record<string, unknown> | undefined> {
   for (const key of keys) {
     try {
-      const { payload } = await jwtDecrypt(value, key, { audience: clientId, keyManagementAlgorithms: ["dir"], contentEncryptionAlgorithms: ["A256GCM"] });
-      return typeof payload.rt === "string" && payload.rt !== "" ? payload.rt : undefined;
+      return (await jwtDecrypt(value, key, { audience: clientId, keyManagementAlgorithms: ["dir"], contentEncryptionAlgorithms: ["A256GCM"] })).payload;
     } catch {
       // Try the next key; an expired or foreign cookie fails with all of them.
     }
   }
   return undefined;
+}
+
+/** Seals a JSON value the way {@link seal} seals a refresh token. */
+export const sealJson = (value: unknown, key: CryptoKey, clientId: string, maxAgeSeconds: number): Promise<string> => sealPayload({ v: value }, key, clientId, maxAgeSeconds);
+
+/** Opens what {@link sealJson} sealed, with any of the keys; undefined for anything expired, tampered or foreign. */
+export const openJson = async (value: string, keys: readonly CryptoKey[], clientId: string): Promise<unknown> => (await openPayload(value, keys, clientId))?.v;
+
+/** Seals a refresh token for the proxy's cookie; see {@link sealPayload}. */
+export const seal = (refreshToken: string, key: CryptoKey, clientId: string, maxAgeSeconds: number): Promise<string> => sealPayload({ rt: refreshToken }, key, clientId, maxAgeSeconds);
+
+/** Opens a sealed refresh-token cookie with any of the keys; undefined for anything expired, tampered, foreign or empty. */
+export async function open(value: string, keys: readonly CryptoKey[], clientId: string): Promise<string | undefined> {
+  const rt = (await openPayload(value, keys, clientId))?.rt;
+  return typeof rt === "string" && rt !== "" ? rt : undefined;
 }
 
 export interface CookieAttributes {
