@@ -1,7 +1,7 @@
 import * as oauth from "oauth4webapi";
 import { AuthError, AuthErrorCode, fail } from "../shared/AuthError.js";
 import { PROXY_HEADER } from "../shared/http.js";
-import { isLoopback } from "../shared/urls.js";
+import { isLoopback, isTenantTemplate } from "../shared/urls.js";
 import type { ResolvedConfig } from "./config.js";
 import { responseError } from "./mapError.js";
 import { readJson, webStorage, writeJson } from "./storage.js";
@@ -99,8 +99,7 @@ export function createEndpoints(cfg: ResolvedConfig, id: string): Endpoints {
     // Entra's multi-tenant issuer template, "…/{tenantid}/v2.0", stands for the "…/common/v2.0" (or
     // organizations) authority; each ID token's iss must then name the token's own tenant. The
     // hook is oauth4webapi's own, as openid-client uses it for the same case.
-    const [before, after] = cfg.entraMultiTenant ? as.issuer.split("{tenantid}") : [];
-    if (after !== undefined && cfg.authority.startsWith(before as string) && cfg.authority.endsWith(after)) {
+    if (cfg.entraMultiTenant && isTenantTemplate(as.issuer, cfg.authority)) {
       // Without a tid there is no tenant to name: "" matches no iss.
       (as as unknown as Record<symbol, unknown>)[(oauth as unknown as { _expectedIssuer: symbol })._expectedIssuer] = ({ claims }: { claims: { tid?: unknown } }) =>
         typeof claims.tid === "string" ? as.issuer.replace("{tenantid}", claims.tid) : "";
@@ -108,7 +107,7 @@ export function createEndpoints(cfg: ResolvedConfig, id: string): Endpoints {
       // §4.3: exactly equal, as strings. Both values are shown: localhost vs 127.0.0.1, or a trailing slash, is the usual cause.
       fail(
         AuthErrorCode.Config,
-        `The IdP's issuer is ${JSON.stringify(as.issuer.slice(0, 200))} but "authority" is ${JSON.stringify(cfg.authority)}: set "authority" to the issuer exactly${before === undefined && as.issuer.includes("{tenantid}") ? ', or set "entraMultiTenant"' : ""}.`,
+        `The IdP's issuer is ${JSON.stringify(as.issuer.slice(0, 200))} but "authority" is ${JSON.stringify(cfg.authority)}: set "authority" to the issuer exactly${!cfg.entraMultiTenant && as.issuer.includes("{tenantid}") ? ', or set "entraMultiTenant"' : ""}.`,
       );
     }
     // The code, the verifier and the tokens must not cross a network in clear: an https issuer's

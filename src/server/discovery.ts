@@ -1,5 +1,6 @@
 import * as oauth from "oauth4webapi";
 import { AuthError, AuthErrorCode } from "../shared/AuthError.js";
+import { isTenantTemplate } from "../shared/urls.js";
 import { loggableEndpoint } from "./debug.js";
 import { isSafeEndpoint, retryAfterOf, toAuthError, type IdpHttp } from "./idpHttp.js";
 
@@ -16,12 +17,6 @@ export interface DiscoverOptions {
    * `iss` against the token's own tenant (see {@link isTenantTemplate}).
    */
   entraMultiTenant?: boolean | undefined;
-}
-
-/** Whether `stated` is Entra's `…/{tenantid}/…` template of the `configured` (common or organizations) issuer. */
-export function isTenantTemplate(stated: string, configured: string): boolean {
-  const [before, after] = stated.split("{tenantid}");
-  return after !== undefined && configured.startsWith(before as string) && configured.endsWith(after);
 }
 
 /** The URL oauth4webapi asks for each algorithm: OpenID Connect's suffix, or RFC 8414's path insertion. For messages. */
