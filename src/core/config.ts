@@ -132,9 +132,9 @@ export interface ResolvedConfig {
 
 /** Authorization parameters the SDK owns: letting an app set them would silently break PKCE, state or nonce. */
 // request and request_uri too: a request object (RFC 9101) would replace all of the others.
-const AUTHORIZE_PARAMS = "client_id redirect_uri response_type response_mode scope state nonce code_challenge code_challenge_method request request_uri";
+const AUTHORIZE_PARAMS = "client_id redirect_uri response_type response_mode scope state nonce code_challenge code_challenge_method request request_uri".split(" ");
 /** End-session parameters the SDK sets itself (OpenID Connect RP-Initiated Logout §2); `state`, `ui_locales` and the like are the app's. */
-const LOGOUT_PARAMS = "id_token_hint client_id post_logout_redirect_uri";
+const LOGOUT_PARAMS = ["id_token_hint", "client_id", "post_logout_redirect_uri"];
 
 const FIELDS = new Set(
   "authority clientId redirectUri scope tokenProxy endpoints storage postLogoutRedirectUri extraAuthorizeParams extraLogoutParams responseMode timeoutMs entraMultiTenant fetch openUrl".split(" "),
@@ -202,12 +202,12 @@ function isStorage(value: unknown): value is StorageLike {
   return typeof s?.getItem === "function" && typeof s.setItem === "function" && typeof s.removeItem === "function";
 }
 
-/** Extra request parameters: strings only, and none of the `reserved` ones (space-separated), which react-sso sets. */
-export function stringRecord(field: string, value: unknown, reserved = AUTHORIZE_PARAMS): Readonly<Record<string, string>> {
+/** Extra request parameters: strings only, and none of the `reserved` ones, which react-sso sets. */
+export function stringRecord(field: string, value: unknown, reserved: readonly string[] = AUTHORIZE_PARAMS): Readonly<Record<string, string>> {
   if (value === undefined) return {};
   if (typeof value !== "object" || value === null || Array.isArray(value)) fail(field, "must be an object of strings", value);
   for (const [key, v] of Object.entries(value)) {
-    if (reserved.split(" ").includes(key)) fail(`${field}.${key}`, "is set by react-sso itself and cannot be overridden");
+    if (reserved.includes(key)) fail(`${field}.${key}`, "is set by react-sso itself and cannot be overridden");
     if (typeof v !== "string") fail(`${field}.${key}`, "must be a string", v);
   }
   return Object.freeze({ ...(value as Record<string, string>) });
