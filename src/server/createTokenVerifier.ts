@@ -293,6 +293,8 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
 
   // Made once: a JWT is checked against the configured JWKS whether or not discovery has run.
   const configuredJwks = jwksUri === undefined ? undefined : createJwksSource({ uri: jwksUri, fetch: http.fetch, timeoutMs });
+  /** What a JWT needs while discovery (for introspection's endpoint only) has not answered yet. */
+  const jwtOnly: Upstream | undefined = configuredJwks && { issuer, jwks: configuredJwks, introspect: undefined };
 
   function build(as: oauth.AuthorizationServer | undefined): Upstream {
     const jwksAt = as?.jwks_uri;
@@ -428,7 +430,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       const required = scopeList(verifyOptions.scopes, "scopes");
       const token = bearerToken(request);
       // A JWT with a configured JWKS waits for no discovery (which may only be for introspection's endpoint).
-      const up = upstream ?? (isCompactJws(token) && configuredJwks ? { issuer, jwks: configuredJwks, introspect: undefined } : await getUpstream());
+      const up = upstream ?? (isCompactJws(token) && jwtOnly ? jwtOnly : await getUpstream());
       let auth: AuthInfo;
       if (isCompactJws(token) && up.jwks) auth = await verifyJwt(token, up.jwks, up);
       else if (up.introspect) auth = await verifyOpaque(token, up.introspect, up);
