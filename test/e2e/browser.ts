@@ -34,18 +34,14 @@ export function usePlayground(): { readonly playground: Playground; readonly bro
     started = await start();
   });
   afterEach(async () => {
-    for (const context of started?.browser.contexts() ?? []) {
-      // Once in many runs on a loaded machine, Chromium took over a minute to close a context whose
-      // page sat on the IdP's sign-out page: that must not fail the test that used it. A context
-      // left open then is closed with the browser, after the file.
-      let bound: ReturnType<typeof setTimeout> | undefined;
-      const closed = await Promise.race([
-        context.close().then(() => true),
-        new Promise<false>((resolve) => (bound = setTimeout(() => resolve(false), 20_000))),
-      ]);
-      clearTimeout(bound);
-      if (!closed) console.warn("e2e: a browser context did not close within 20 s; the browser closes it after this file");
-    }
+    // Once in many runs on a loaded machine, Chromium took over a minute to close a context whose
+    // page sat on the IdP's sign-out page: that must not fail the test that used it. All contexts
+    // close at once under one bound; one left open then is closed with the browser, after the file.
+    let bound: ReturnType<typeof setTimeout> | undefined;
+    const closing = Promise.all((started?.browser.contexts() ?? []).map((context) => context.close().catch(() => undefined)));
+    const closed = await Promise.race([closing.then(() => true), new Promise<false>((resolve) => (bound = setTimeout(() => resolve(false), 20_000)))]);
+    clearTimeout(bound);
+    if (!closed) console.warn("e2e: a browser context did not close within 20 s; the browser closes it after this file");
   });
   afterAll(async () => {
     await started?.browser.close();
@@ -128,9 +124,41 @@ export async function eventsOf(page: Page): Promise<string[]> {
   return names.reverse();
 }
 
-/** Everything a script on the page can read: web storage and non-HttpOnly cookies. */
+/** Everything a script on the page can read: web storage and non-HttpOnly cookies, as one JSON text. */
 export async function scriptVisibleState(page: Page): Promise<string> {
   return page.evaluate(() => JSON.stringify({ local: { ...localStorage }, session: { ...sessionStorage }, cookie: document.cookie }));
+}
+
+export interface VisibleState {
+  local: Record<string, string>;
+  session: Record<string, string>;
+  cookie: string;
+  /** Every web-storage key, and every property name inside the JSON values stored under them. */
+  keys: string[];
+  /** Every string inside the JSON values in web storage. */
+  strings: string[];
+}
+
+/** {@link scriptVisibleState}, read apart: what a script could take and try elsewhere. */
+export async function readScriptVisibleState(page: Page): Promise<VisibleState> {
+  const { local, session, cookie } = JSON.parse(await scriptVisibleState(page)) as Pick<VisibleState, "local" | "session" | "cookie">;
+  const keys = [...Object.keys(local), ...Object.keys(session)];
+  const strings: string[] = [];
+  for (const raw of [...Object.values(local), ...Object.values(session)]) {
+    let value: unknown;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      strings.push(raw);
+      continue;
+    }
+    JSON.stringify(value, function (key: string, item: unknown) {
+      if (key !== "" && !Array.isArray(this)) keys.push(key);
+      if (typeof item === "string") strings.push(item);
+      return item;
+    });
+  }
+  return { local, session, cookie, keys, strings };
 }
 
 export interface PageRecord {
