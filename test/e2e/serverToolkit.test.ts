@@ -177,7 +177,7 @@ function freePort(): Promise<number> {
 // An IdP the playground did not configure (as with SSO_ISSUER): it issues opaque access tokens for
 // userinfo, registers no API and no backend client.
 describe("with a real IdP (SSO_ISSUER) and no SSO_API_AUDIENCE", () => {
-  let real: { idp: TestIdp; playground: Playground; browser: Browser } | undefined;
+  let real: { idp: TestIdp; playground: Playground } | undefined;
   const get = () => {
     if (!real) throw new Error("not started");
     return real;
@@ -203,8 +203,7 @@ describe("with a real IdP (SSO_ISSUER) and no SSO_API_AUDIENCE", () => {
       await idp.close();
       throw error;
     });
-    // The file's browser: its contexts are closed after each test by usePlayground.
-    real = { idp, playground, browser: env.browser };
+    real = { idp, playground };
   });
   afterAll(async () => {
     await real?.playground.close();
@@ -212,9 +211,10 @@ describe("with a real IdP (SSO_ISSUER) and no SSO_API_AUDIENCE", () => {
   });
 
   it("/api/me checks the token at the IdP's userinfo endpoint, and the toolkit's cards say what they need", async () => {
-    const { browser, playground } = get();
+    const { playground } = get();
     expect(playground.reports).toBeUndefined();
-    const page = await signedInHome(DESKTOP, browser, playground);
+    // The file's browser: usePlayground closes its contexts after each test.
+    const page = await signedInHome(DESKTOP, env.browser, playground);
     const token = await tokenOf(page);
     const answer = await me(token, playground.appUrl);
     expect(answer.status).toBe(200);

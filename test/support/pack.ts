@@ -4,8 +4,8 @@
 import { execFileSync } from "node:child_process";
 import { mkdirSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
+import { ROOT } from "./readme.js";
 
-const ROOT = join(import.meta.dirname, "../..");
 
 /** Runs a command; a failure says what it printed. */
 export function run(cmd: string, args: string[], cwd: string): string {

@@ -41,8 +41,6 @@ export interface LocalServer {
   readonly name: string;
   /** `http://127.0.0.1:<port>` */
   readonly origin: string;
-  /** Sockets currently open to this server (kept-alive ones included). */
-  openConnections(): number;
   /** Requests received and not yet answered. */
   inFlight(): number;
   /** Stops listening and waits until every socket is closed, at most 5 s (then it destroys them and throws). */
@@ -75,7 +73,6 @@ export async function listen(name: string, listener: RequestListener): Promise<L
   return {
     name,
     origin: `http://127.0.0.1:${port}`,
-    openConnections: () => sockets.size,
     inFlight: () => active,
     async close() {
       if (!server.listening) return;

@@ -322,7 +322,7 @@ describe("discovery", () => {
     const { callbackUrl } = await loginAndCallback(client, opened);
     client.dispose();
     // The callback page: another page load, another client, the same tab's sessionStorage.
-    const callbackPage = createAuthClient({ authority: AUTHORITY, clientId: "spa", redirectUri: REDIRECT_URI, scope: "api", storage: "memory", fetch: idp.fetch as unknown as typeof fetch, openUrl: () => undefined });
+    const callbackPage = setup({ scope: "api", fetch: idp.fetch as unknown as typeof fetch }).client;
     await callbackPage.handleCallback(callbackUrl);
     expect(idp.callsTo(DISCOVERY_URL)).toHaveLength(1);
     expect(idp.callsTo(TOKEN_URL)).toHaveLength(1);
