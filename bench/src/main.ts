@@ -226,7 +226,7 @@ export async function main(argv: string[]): Promise<number> {
       results.proxy = await timed(section, () => child<ProxyResults>("proxy", options, 240_000));
     }
     if (section === "memory") {
-      const options: MemoryOptions = smoke ? { cycles: 50, warmup: 5, settleMs: 0 } : { cycles: 1_000, warmup: 1_000, settleMs: 11_000 };
+      const options: MemoryOptions = smoke ? { cycles: 50, warmup: 5, settle: false } : { cycles: 1_000, warmup: 1_000, settle: true };
       // React's production build: development React keeps debugging data that is not the SDK's.
       results.memory = await timed(section, () => child<MemoryRun[]>("memory", options, 180_000, { execArgv: ["--expose-gc"], env: { ...process.env, NODE_ENV: "production" } }));
     }

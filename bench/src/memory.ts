@@ -23,8 +23,8 @@ export interface MemoryOptions {
   cycles: number;
   /** Cycles run before the first measurement: V8 compiles and optimises the code they run, which is not a leak. */
   warmup: number;
-  /** How long to wait after the cycles before measuring: the engine's default timeoutMs (10 s) and a margin. */
-  settleMs: number;
+  /** Wait, before each measurement, for the last requests' timeout signals to fire (see REQUEST_TIMEOUT_MS). */
+  settle: boolean;
 }
 
 async function heapAfterGc(): Promise<number> {
@@ -43,15 +43,15 @@ async function run(options: MemoryOptions): Promise<MemoryRun[]> {
   const stub = await startStubIdp({ clientId: MEMORY_CLIENT_ID, idTokens: "signed" });
   try {
     // After the DOM exists: react-dom decides at import time whether it runs in a browser.
-    const { engineCycles, providerCycles } = await import("./memoryCycles.js");
+    const { engineCycles, providerCycles, REQUEST_TIMEOUT_MS } = await import("./memoryCycles.js");
+    // Each request's AbortSignal.timeout(timeoutMs) lives until it fires: both measurements wait
+    // for the last ones to go, so that they compare like with like.
+    const settle = () => options.settle && new Promise((resolve) => setTimeout(resolve, REQUEST_TIMEOUT_MS + 500));
     const runs: MemoryRun[] = [];
     for (const [what, cycle, dispose] of [
       ["core engine: login, callback, refresh, logout", ...(await engineCycles(stub))],
       ["<OAuthProvider config> mount and unmount", ...(await providerCycles(stub))],
     ] as const) {
-      // Each request's AbortSignal.timeout(timeoutMs) lives until it fires: both measurements wait
-      // for the last ones to go, so that they compare like with like.
-      const settle = () => new Promise((resolve) => setTimeout(resolve, options.settleMs));
       for (let i = 0; i < options.warmup; i++) await cycle();
       await settle();
       const startBytes = await heapAfterGc();

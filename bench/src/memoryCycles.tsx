@@ -7,6 +7,9 @@ import type { StubIdp } from "./stubIdp.js";
 const CLIENT_ID = "bench-memory";
 const REDIRECT_URI = "http://localhost:3000/callback";
 
+/** Each client's timeoutMs: what a request's timeout signal lives for, and so how long a measurement waits for the last ones. */
+export const REQUEST_TIMEOUT_MS = 2_000;
+
 type Cycle = () => Promise<void>;
 const hasDispose = (client: AuthClient): client is AuthClient & { dispose(): void } => typeof (client as { dispose?: unknown }).dispose === "function";
 
@@ -19,6 +22,7 @@ export async function engineCycles(stub: StubIdp): Promise<[Cycle, boolean]> {
     redirectUri: REDIRECT_URI,
     scope: "openid profile",
     storage: "session",
+    timeoutMs: REQUEST_TIMEOUT_MS,
     openUrl: (url) => {
       opened = url;
     },
@@ -43,7 +47,7 @@ function Status() {
 export async function providerCycles(stub: StubIdp): Promise<[Cycle, boolean]> {
   const container = document.createElement("div");
   document.body.append(container);
-  const config = { authority: stub.issuer, clientId: CLIENT_ID, redirectUri: REDIRECT_URI, scope: "openid profile" };
+  const config = { authority: stub.issuer, clientId: CLIENT_ID, redirectUri: REDIRECT_URI, scope: "openid profile", timeoutMs: REQUEST_TIMEOUT_MS };
   const probe = createAuthClient(config);
   const turn = () => new Promise((resolve) => setImmediate(resolve));
   const cycle = async () => {
