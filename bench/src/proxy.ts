@@ -4,7 +4,7 @@
 import { Agent, request } from "node:http";
 import { performance } from "node:perf_hooks";
 import { childMain, median, percentile, round, startChild, type Child } from "./common.js";
-import { APP_ORIGIN, PROXY_CLIENT_ID, PROXY_CLIENT_SECRET, REDIRECT_URI, type ProxyPath, type StubReady } from "./proxyShared.js";
+import { APP_ORIGIN, NONCE_CODE_PREFIX, PROXY_CLIENT_ID, PROXY_CLIENT_SECRET, REDIRECT_URI, type ProxyPath, type StubReady } from "./proxyShared.js";
 
 export interface ProxyOptions {
   rounds: number;
@@ -59,10 +59,9 @@ interface Answer {
   status: number;
   body: string;
   cookie: string | undefined;
+  /** The login-transaction cookie (…-login) the proxy's login step set, for the exchange that follows. */
+  loginCookie: string | undefined;
 }
-
-/** The last login-transaction cookie a proxy set (its login step), for the exchange that follows. */
-let loginCookie: string | undefined;
 
 function post(agent: Agent, url: URL, headers: Record<string, string>, body: string): Promise<Answer> {
   return new Promise((resolve, reject) => {
@@ -72,9 +71,8 @@ function post(agent: Agent, url: URL, headers: Record<string, string>, body: str
       res.on("end", () => {
         // The session's cookie; the login-transaction cookie (…-login) only matters to the sign-in.
         const cookies = (res.headers["set-cookie"] ?? []).map((c) => c.split(";")[0] as string);
-        const cookie = cookies.find((c) => !/^(__Host-)?[\w-]+-login=/.test(c));
-        loginCookie = cookies.find((c) => /^(__Host-)?[\w-]+-login=/.test(c));
-        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8"), cookie });
+        const isLogin = (c: string) => /^(__Host-)?[\w-]+-login=/.test(c);
+        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8"), cookie: cookies.find((c) => !isLogin(c)), loginCookie: cookies.find(isLogin) });
       });
       res.on("error", reject);
     });
@@ -120,10 +118,10 @@ class Session {
     }
     // Through the proxy, a login starts with its login step: the proxy holds the state and the verifier.
     const login = await post(this.agent, url, this.headers(), new URLSearchParams({ action: "login", client_id: PROXY_CLIENT_ID, redirect_uri: REDIRECT_URI }).toString());
-    if (login.status !== 200 || !loginCookie) throw new Error(`${this.variant.name}: login step HTTP ${login.status} ${login.body.slice(0, 200)}`);
+    if (login.status !== 200 || !login.loginCookie) throw new Error(`${this.variant.name}: login step HTTP ${login.status} ${login.body.slice(0, 200)}`);
     const { state, nonce } = JSON.parse(login.body) as { state: string; nonce: string };
-    const body = new URLSearchParams({ grant_type: "authorization_code", code: `nonce:${nonce}`, state, redirect_uri: REDIRECT_URI, client_id: PROXY_CLIENT_ID });
-    this.take(await post(this.agent, url, { ...this.headers(), cookie: loginCookie }, body.toString()));
+    const body = new URLSearchParams({ grant_type: "authorization_code", code: `${NONCE_CODE_PREFIX}${nonce}`, state, redirect_uri: REDIRECT_URI, client_id: PROXY_CLIENT_ID });
+    this.take(await post(this.agent, url, { ...this.headers(), cookie: login.loginCookie }, body.toString()));
   }
 
   /** One refresh: the request whose latency is measured. */

@@ -5,6 +5,7 @@
 import { createHash, createSign, generateKeyPairSync, randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { closeServer, listen } from "./common.js";
+import { NONCE_CODE_PREFIX } from "./proxyShared.js";
 
 export interface StubIdpOptions {
   clientId: string;
@@ -99,7 +100,7 @@ export async function startStubIdp(options: StubIdpOptions): Promise<StubIdp> {
       codes.delete(code);
       // The proxy benchmark names the nonce its login step gave in the code it makes up: as an IdP
       // would, the ID token of that sign-in carries it.
-      nonce = issued?.nonce ?? (code.startsWith("nonce:") ? code.slice("nonce:".length) : undefined);
+      nonce = issued?.nonce ?? (code.startsWith(NONCE_CODE_PREFIX) ? code.slice(NONCE_CODE_PREFIX.length) : undefined);
       counts.authorization_code++;
     } else if (grant === "refresh_token") {
       // Rotation: a refresh token works once.
